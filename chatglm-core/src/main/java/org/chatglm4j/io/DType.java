@@ -1,0 +1,56 @@
+package org.chatglm4j.io;
+
+import java.util.Locale;
+
+/** Element types found in checkpoints. Weights use F32, F16, BF16 and I8; the rest only appear in metadata. */
+public enum DType {
+    F64(8), F32(4), F16(2), BF16(2), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1);
+
+    private final int bytes;
+
+    DType(int bytes) {
+        this.bytes = bytes;
+    }
+
+    public int bytes() {
+        return bytes;
+    }
+
+    /** The safetensors spelling ("F16", "BF16", "I8", ...). */
+    public static DType fromSafetensors(String name) {
+        return switch (name) {
+            case "F64" -> F64;
+            case "F32" -> F32;
+            case "F16" -> F16;
+            case "BF16" -> BF16;
+            case "I64" -> I64;
+            case "I32" -> I32;
+            case "I16" -> I16;
+            case "I8" -> I8;
+            case "U8" -> U8;
+            case "BOOL" -> BOOL;
+            default -> throw new IllegalArgumentException("unknown dtype '" + name + "'");
+        };
+    }
+
+    /** The torch storage class name of the pickle ("HalfStorage", "FloatStorage", ...). */
+    public static DType fromTorchStorage(String storageClass) {
+        return switch (storageClass) {
+            case "DoubleStorage" -> F64;
+            case "FloatStorage" -> F32;
+            case "HalfStorage" -> F16;
+            case "BFloat16Storage" -> BF16;
+            case "LongStorage" -> I64;
+            case "IntStorage" -> I32;
+            case "ShortStorage" -> I16;
+            case "CharStorage" -> I8;
+            case "ByteStorage" -> U8;
+            case "BoolStorage" -> BOOL;
+            default -> throw new IllegalArgumentException("unknown torch storage type '" + storageClass + "'");
+        };
+    }
+
+    public String lowerName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}
