@@ -1,0 +1,162 @@
+package org.chatglm4j.model;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.chatglm4j.ChatGlmException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * The model's {@code config.json}. Keys absent from the file take the defaults of the reference
+ * {@code ChatGLMConfig} class, as Hugging Face does.
+ *
+ * @param preSeqLen        P-Tuning v2 prefix length, 0 when there is no prefix encoder
+ * @param quantizationBit  0, 4 or 8: the linears of the blocks are stored quantized (reference layout)
+ */
+public record ChatGlmConfig(
+        int vocabSize,
+        int hiddenSize,
+        int numLayers,
+        int numAttentionHeads,
+        int innerHiddenSize,
+        float layernormEpsilon,
+        int bosTokenId,
+        int eosTokenId,
+        int maskTokenId,
+        int gmaskTokenId,
+        int padTokenId,
+        int maxSequenceLength,
+        boolean positionEncoding2d,
+        int quantizationBit,
+        int preSeqLen,
+        boolean prefixProjection,
+        String torchDtype) {
+
+    public ChatGlmConfig {
+        require(vocabSize > 0, "vocab_size must be positive");
+        require(hiddenSize > 0 && numAttentionHeads > 0 && hiddenSize % numAttentionHeads == 0,
+                "hidden_size " + hiddenSize + " is not a multiple of num_attention_heads " + numAttentionHeads);
+        int hd = hiddenSize / numAttentionHeads;
+        // 2D rotary rotates each half of a head by its own position, each half as pairs: needs hd % 4 == 0
+        require(positionEncoding2d ? hd % 4 == 0 : hd % 2 == 0,
+                "head size " + hd + " does not allow " + (positionEncoding2d ? "2D" : "1D") + " rotary embeddings");
+        require(numLayers > 0, "num_layers must be positive");
+        require(innerHiddenSize > 0, "inner_hidden_size must be positive");
+        require(layernormEpsilon > 0, "layernorm_epsilon must be positive");
+        require(quantizationBit == 0 || quantizationBit == 4 || quantizationBit == 8,
+                "quantization_bit must be 0, 4 or 8, got " + quantizationBit);
+        require(preSeqLen >= 0, "pre_seq_len must not be negative");
+        for (int id : new int[]{bosTokenId, eosTokenId, maskTokenId, gmaskTokenId, padTokenId}) {
+            require(id >= 0 && id < vocabSize, "special token id " + id + " is outside the vocabulary of " + vocabSize);
+        }
+    }
+
+    private static void require(boolean ok, String what) {
+        if (!ok) throw new IllegalArgumentException(what);
+    }
+
+    public int headSize() {
+        return hiddenSize / numAttentionHeads;
+    }
+
+    /** Size of the rotary embedding: half a head in 2D mode (each half rotates by its own position id). */
+    public int rotaryDim() {
+        return positionEncoding2d ? headSize() / 2 : headSize();
+    }
+
+    public ChatGlmConfig withPrefix(int preSeqLen, boolean prefixProjection) {
+        return new ChatGlmConfig(vocabSize, hiddenSize, numLayers, numAttentionHeads, innerHiddenSize,
+                layernormEpsilon, bosTokenId, eosTokenId, maskTokenId, gmaskTokenId, padTokenId, maxSequenceLength,
+                positionEncoding2d, quantizationBit, preSeqLen, prefixProjection, torchDtype);
+    }
+
+    public ChatGlmConfig withQuantizationBit(int bits) {
+        return new ChatGlmConfig(vocabSize, hiddenSize, numLayers, numAttentionHeads, innerHiddenSize,
+                layernormEpsilon, bosTokenId, eosTokenId, maskTokenId, gmaskTokenId, padTokenId, maxSequenceLength,
+                positionEncoding2d, bits, preSeqLen, prefixProjection, torchDtype);
+    }
+
+    /** The real THUDM/chatglm-6b geometry (used by benchmarks and the random-weight generator). */
+    public static ChatGlmConfig chatglm6b() {
+        return new ChatGlmConfig(130528, 4096, 28, 32, 16384, 1e-5f, 130004, 130005, 130000, 130001, 3, 2048,
+                true, 0, 0, false, "float16");
+    }
+
+    public static ChatGlmConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ChatGlmException(file + ": not found (a model folder needs config.json)");
+        } catch (IOException e) {
+            throw new ChatGlmException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        return parse(text, file.toString());
+    }
+
+    public static ChatGlmConfig parse(String json, String source) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new ChatGlmException(source + ": invalid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""), e);
+        }
+        if (root == null || !root.isObject()) throw new ChatGlmException(source + ": expected a JSON object");
+        if (root.has("model_type") && !root.get("model_type").asText().equals("chatglm")) {
+            throw new ChatGlmException(source + ": model_type is '" + root.get("model_type").asText()
+                    + "', chatglm4j runs ChatGLM-6B (model_type 'chatglm')");
+        }
+        Reader r = new Reader(root, source);
+        try {
+            return new ChatGlmConfig(
+                    r.i("vocab_size", 150528),
+                    r.i("hidden_size", 4096),
+                    r.i("num_layers", 28),
+                    r.i("num_attention_heads", 32),
+                    r.i("inner_hidden_size", 16384),
+                    (float) r.d("layernorm_epsilon", 1e-5),
+                    r.i("bos_token_id", 150004),
+                    r.i("eos_token_id", 150005),
+                    r.i("mask_token_id", 150000),
+                    r.i("gmask_token_id", 150001),
+                    r.i("pad_token_id", 0),
+                    r.i("max_sequence_length", 2048),
+                    r.b("position_encoding_2d", true),
+                    r.i("quantization_bit", 0),
+                    r.i("pre_seq_len", 0),
+                    r.b("prefix_projection", false),
+                    root.path("torch_dtype").asText("float16"));
+        } catch (IllegalArgumentException e) {
+            throw new ChatGlmException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private record Reader(JsonNode root, String source) {
+        int i(String key, int dflt) {
+            JsonNode n = root.get(key);
+            if (n == null || n.isNull()) return dflt;
+            if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+                throw new ChatGlmException(source + ": " + key + " must be an integer, got " + n);
+            }
+            return n.intValue();
+        }
+
+        double d(String key, double dflt) {
+            JsonNode n = root.get(key);
+            if (n == null || n.isNull()) return dflt;
+            if (!n.isNumber()) throw new ChatGlmException(source + ": " + key + " must be a number, got " + n);
+            return n.doubleValue();
+        }
+
+        boolean b(String key, boolean dflt) {
+            JsonNode n = root.get(key);
+            if (n == null || n.isNull()) return dflt;
+            if (!n.isBoolean()) throw new ChatGlmException(source + ": " + key + " must be true or false, got " + n);
+            return n.booleanValue();
+        }
+    }
+}

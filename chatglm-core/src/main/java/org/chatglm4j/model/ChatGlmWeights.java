@@ -1,0 +1,129 @@
+package org.chatglm4j.model;
+
+import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.io.DType;
+import org.chatglm4j.io.TensorRef;
+import org.chatglm4j.tensor.BF16Matrix;
+import org.chatglm4j.tensor.F16;
+import org.chatglm4j.tensor.F16Matrix;
+import org.chatglm4j.tensor.F32Matrix;
+import org.chatglm4j.tensor.WeightMatrix;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * All weights of ChatGLM-6B, typed by storage format. Matrices stay in the memory-mapped checkpoint; only the
+ * small vectors (LayerNorm parameters and biases) are copied to the heap as float32.
+ *
+ * <p>{@code lm_head} is TIED to the word embeddings: Hugging Face's {@code from_pretrained} calls
+ * {@code tie_weights()} and ChatGLM's config leaves {@code tie_word_embeddings} at true, so the stored
+ * {@code lm_head.weight} is never used — we do not even read it.
+ */
+public record ChatGlmWeights(
+        ChatGlmConfig config,
+        WeightMatrix wordEmbeddings,     // [vocab, h]
+        LayerWeights[] layers,
+        float[] finalLayernormWeight, float[] finalLayernormBias,
+        WeightMatrix lmHead) {           // [vocab, h] = wordEmbeddings
+
+    public static ChatGlmWeights load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source) {
+        Loader l = new Loader(tensors, source);
+        int h = cfg.hiddenSize(), inner = cfg.innerHiddenSize();
+        WeightMatrix embeddings = l.matrix("transformer.word_embeddings.weight", cfg.vocabSize(), h);
+        LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "transformer.layers." + i + ".";
+            layers[i] = new LayerWeights(
+                    l.vector(p + "input_layernorm.weight", h), l.vector(p + "input_layernorm.bias", h),
+                    l.linear(p + "attention.query_key_value", 3 * h, h, cfg),
+                    l.linear(p + "attention.dense", h, h, cfg),
+                    l.vector(p + "post_attention_layernorm.weight", h), l.vector(p + "post_attention_layernorm.bias", h),
+                    l.linear(p + "mlp.dense_h_to_4h", inner, h, cfg),
+                    l.linear(p + "mlp.dense_4h_to_h", h, inner, cfg));
+        }
+        return new ChatGlmWeights(cfg, embeddings, layers,
+                l.vector("transformer.final_layernorm.weight", h), l.vector("transformer.final_layernorm.bias", h),
+                embeddings);
+    }
+
+    /** Parameter count of the model as the reference counts it (lm_head shares the embeddings). */
+    public long parameterCount() {
+        ChatGlmConfig c = config;
+        long h = c.hiddenSize(), inner = c.innerHiddenSize();
+        long perLayer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (inner * h + inner) + (h * inner + h);
+        return (long) c.vocabSize() * h + c.numLayers() * perLayer + 2 * h;
+    }
+
+    /** Bytes of weight data a decode step reads: every matrix once (embedding lookups are negligible). */
+    public long bytesPerToken() {
+        long n = lmHead.byteSize();
+        for (LayerWeights w : layers) {
+            n += w.queryKeyValue().weight().byteSize() + w.dense().weight().byteSize()
+                    + w.denseHTo4h().weight().byteSize() + w.dense4hToH().weight().byteSize();
+        }
+        return n;
+    }
+
+    private record Loader(Map<String, TensorRef> tensors, String source) {
+
+        TensorRef get(String name) {
+            TensorRef t = tensors.get(name);
+            if (t == null) throw new ChatGlmException(source + ": missing tensor " + name);
+            return t;
+        }
+
+        void expectShape(TensorRef t, long... shape) {
+            if (!Arrays.equals(t.shape(), shape)) {
+                throw new ChatGlmException(t.file() + ": tensor " + t.name() + " has shape " + t.shapeString()
+                        + ", expected " + Arrays.toString(shape));
+            }
+        }
+
+        WeightMatrix matrix(String name, int rows, int cols) {
+            TensorRef t = get(name);
+            expectShape(t, rows, cols);
+            return switch (t.dtype()) {
+                case F32 -> new F32Matrix(t.data(), rows, cols);
+                case F16 -> new F16Matrix(t.data(), rows, cols);
+                case BF16 -> new BF16Matrix(t.data(), rows, cols);
+                default -> throw new ChatGlmException(t.file() + ": tensor " + name + " has dtype "
+                        + t.dtype().lowerName() + ", expected float32, float16 or bfloat16");
+            };
+        }
+
+        Linear linear(String prefix, int rows, int cols, ChatGlmConfig cfg) {
+            if (cfg.quantizationBit() != 0) {
+                throw new ChatGlmException(source + ": quantization_bit " + cfg.quantizationBit()
+                        + " checkpoints are not supported by this build");
+            }
+            return new Linear(matrix(prefix + ".weight", rows, cols), vector(prefix + ".bias", rows));
+        }
+
+        float[] vector(String name, int n) {
+            TensorRef t = get(name);
+            expectShape(t, n);
+            return toFloats(t);
+        }
+    }
+
+    /** A small tensor's values as float32 (fp16 and bf16 widen exactly). */
+    static float[] toFloats(TensorRef t) {
+        MemorySegment s = t.data();
+        int n = Math.toIntExact(t.numel());
+        float[] out = new float[n];
+        DType d = t.dtype();
+        for (int i = 0; i < n; i++) {
+            out[i] = switch (d) {
+                case F32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+                case F16 -> F16.toFloat(s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                case BF16 -> F16.bf16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+                default -> throw new ChatGlmException(t.file() + ": tensor " + t.name() + " has dtype "
+                        + d.lowerName() + ", expected a floating-point type");
+            };
+        }
+        return out;
+    }
+}

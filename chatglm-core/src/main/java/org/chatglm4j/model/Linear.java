@@ -1,0 +1,20 @@
+package org.chatglm4j.model;
+
+import org.chatglm4j.tensor.WeightMatrix;
+
+/** {@code y = x·Wᵀ + b}: a weight matrix {@code [out, in]} and its bias {@code [out]}, or no bias. */
+public record Linear(WeightMatrix weight, float[] bias) {
+    public Linear {
+        if (bias != null && bias.length != weight.rows()) {
+            throw new IllegalArgumentException("bias of " + bias.length + " for " + weight.rows() + " outputs");
+        }
+    }
+
+    public int in() {
+        return weight.cols();
+    }
+
+    public int out() {
+        return weight.rows();
+    }
+}

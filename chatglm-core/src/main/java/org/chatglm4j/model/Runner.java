@@ -1,0 +1,355 @@
+package org.chatglm4j.model;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.tensor.MatMul;
+import org.chatglm4j.tensor.Parallel;
+import org.chatglm4j.tensor.WeightMatrix;
+
+/**
+ * Runs forward passes of a {@link ChatGlmModel} over {@link Batch}es. Owns the scratch buffers (grown on demand,
+ * then reused: a steady decode loop allocates nothing), so one runner serves one thread at a time.
+ *
+ * <p>Every parallel step is a method of this class held in a final field as a {@link Parallel.RangeTask}, its
+ * operands passed through fields: dispatching it allocates nothing.
+ */
+public final class Runner {
+
+    /** Receives logits: row {@code index} (among the segment's new tokens) of batch segment {@code segment}. */
+    @FunctionalInterface
+    public interface LogitsSink {
+        void accept(int segment, int index, float[] logits, int offset);
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** MLP rows processed at once: bounds the [rows, inner] scratch for long prompts. */
+    private static final int MLP_CHUNK = 128;
+    /** Output rows whose logits are computed at once. */
+    private static final int LOGIT_CHUNK = 8;
+    /** 0.7978845608028654 = √(2/π), the tanh-GELU constants of the reference, as float32. */
+    private static final float GELU_A = 0.7978845608028654f, GELU_B = 0.044715f;
+
+    private final ChatGlmConfig cfg;
+    private final ChatGlmWeights weights;
+    private final Rotary rotary;
+    private final Parallel pool;
+    private final int h, heads, hd, inner, vocab, angles;
+
+    // scratch, sized for `capacity` rows
+    private int capacity;
+    private float[] x, a, qkv, ctx, tmp;        // [rows, h] / qkv [rows, 3h]
+    private float[] cosP, sinP, cosB, sinB;      // [rows, angles]
+    private int[] rowSegment;
+    private final float[] mlp;                   // [MLP_CHUNK, inner]
+    private final float[] outHidden, logits;     // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
+    private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
+    private final float[][] matmulScratch;       // per worker
+    private final float[][] query;               // per worker [hd]
+    private float[][] scores;                    // per worker [keys]
+
+    // operands of the current parallel step
+    private Batch batch;
+    private int layer;
+    private LayerWeights lw;
+    private WeightMatrix linW;
+    private float[] linBias, linX, linY;
+    private int linX0, linY0, linN;
+    private boolean linGelu;
+    private float[] normIn, normOut, normW, normB;
+    private int normRow0;
+
+    private final Parallel.RangeTask linearTask = this::linearRows;
+    private final Parallel.RangeTask normTask = this::normRows;
+    private final Parallel.RangeTask ropeTask = this::ropeAndStoreRows;
+    private final Parallel.RangeTask attentionTask = this::attentionUnits;
+    private final Parallel.RangeTask residualTask = this::residualRows;
+
+    Runner(ChatGlmModel model) {
+        this.cfg = model.config();
+        this.weights = model.weights();
+        this.rotary = model.rotary();
+        this.pool = model.pool();
+        this.h = cfg.hiddenSize();
+        this.heads = cfg.numAttentionHeads();
+        this.hd = cfg.headSize();
+        this.inner = cfg.innerHiddenSize();
+        this.vocab = cfg.vocabSize();
+        this.angles = cfg.rotaryDim() / 2;
+        int t = pool.threads();
+        this.mlp = new float[MLP_CHUNK * inner];
+        this.outHidden = new float[LOGIT_CHUNK * h];
+        this.logits = new float[LOGIT_CHUNK * vocab];
+        this.matmulScratch = new float[t][MatMul.scratchFloats()];
+        this.query = new float[t][hd];
+        this.scores = new float[t][KvCache.BLOCK];
+    }
+
+    /**
+     * One forward pass: appends every new token of the batch to its sequence's cache and hands the wanted logits
+     * to {@code sink}, segment by segment in batch order.
+     */
+    public void forward(Batch b, LogitsSink sink) {
+        int rows = b.rows();
+        if (rows == 0) return;
+        ensureCapacity(rows);
+        int maxKeys = 0;
+        for (int s = 0; s < b.size(); s++) {
+            KvCache c = b.cache(s);
+            int total = c.length() + b.count(s);
+            c.reserve(total);
+            maxKeys = Math.max(maxKeys, total);
+            for (int r = b.start(s); r < b.start(s) + b.count(s); r++) rowSegment[r] = s;
+        }
+        if (scores[0].length < maxKeys) {
+            for (int i = 0; i < scores.length; i++) scores[i] = new float[Math.max(maxKeys, 2 * scores[i].length)];
+        }
+        this.batch = b;
+
+        // x [rows, h] = word_embeddings[tokens]
+        for (int r = 0; r < rows; r++) {
+            int token = b.token(r);
+            if (token < 0 || token >= vocab) {
+                throw new ChatGlmException("token id " + token + " is outside the vocabulary of " + vocab);
+            }
+            weights.wordEmbeddings().readRow(token, x, r * h);
+            rotary.angles(b.position(r), cosP, sinP, r * angles);
+            if (cfg.positionEncoding2d()) rotary.angles(b.blockPosition(r), cosB, sinB, r * angles);
+        }
+
+        for (layer = 0; layer < cfg.numLayers(); layer++) {
+            lw = weights.layers()[layer];
+            // a = LN₁(x)
+            layerNorm(x, a, 0, rows, lw.inputLayernormWeight(), lw.inputLayernormBias());
+            // qkv [rows, 3h] = a · W_qkvᵀ + b
+            linear(lw.queryKeyValue().weight(), lw.queryKeyValue().bias(), a, 0, rows, qkv, 0, false);
+            // rotate q and k by their positions; store k, v in the caches
+            pool.forRange(rows, 1, ropeTask);
+            // ctx [rows, h] = softmax(q·kᵀ masked) · v, heads concatenated
+            pool.forRange(b.size() * heads, 1, attentionTask);
+            // tmp = ctx · W_denseᵀ + b;  x = a·α + tmp   (the attention block's residual)
+            linear(lw.dense().weight(), lw.dense().bias(), ctx, 0, rows, tmp, 0, false);
+            residual(rows);
+            // a = LN₂(x);  x = a·α + W₂·gelu(W₁·a + b₁) + b₂   (MLP in row chunks)
+            layerNorm(x, a, 0, rows, lw.postAttentionLayernormWeight(), lw.postAttentionLayernormBias());
+            for (int r0 = 0; r0 < rows; r0 += MLP_CHUNK) {
+                int n = Math.min(MLP_CHUNK, rows - r0);
+                linear(lw.denseHTo4h().weight(), lw.denseHTo4h().bias(), a, r0, n, mlp, 0, true);
+                linear(lw.dense4hToH().weight(), lw.dense4hToH().bias(), mlp, 0, n, tmp, r0, false);
+            }
+            residual(rows);
+        }
+        for (int s = 0; s < b.size(); s++) b.cache(s).advance(b.count(s));
+
+        emitLogits(b, sink);
+        this.batch = null;
+        this.lw = null;
+    }
+
+    /** Final LayerNorm and lm_head on the wanted rows, LOGIT_CHUNK rows at a time. */
+    private void emitLogits(Batch b, LogitsSink sink) {
+        int pending = 0;
+        for (int s = 0; s < b.size(); s++) {
+            int first = b.allLogits(s) ? 0 : b.count(s) - 1;
+            for (int i = first; i < b.count(s); i++) {
+                int row = b.start(s) + i;
+                System.arraycopy(x, row * h, outHidden, pending * h, h);
+                segOf[pending] = s;
+                idxOf[pending] = i;
+                if (++pending == LOGIT_CHUNK) {
+                    flushLogits(pending, sink);
+                    pending = 0;
+                }
+            }
+        }
+        if (pending > 0) flushLogits(pending, sink);
+    }
+
+    private void flushLogits(int n, LogitsSink sink) {
+        layerNorm(outHidden, outHidden, 0, n, weights.finalLayernormWeight(), weights.finalLayernormBias());
+        // logits [n, vocab] = hidden · lm_headᵀ   (lm_head is the word embedding matrix)
+        linear(weights.lmHead(), null, outHidden, 0, n, logits, 0, false);
+        for (int j = 0; j < n; j++) sink.accept(segOf[j], idxOf[j], logits, j * vocab);
+    }
+
+    // ---- parallel steps ----------------------------------------------------------------------------------------
+
+    private void linear(WeightMatrix w, float[] bias, float[] in, int in0, int n, float[] out, int out0, boolean gelu) {
+        linW = w;
+        linBias = bias;
+        linX = in;
+        linX0 = in0;
+        linN = n;
+        linY = out;
+        linY0 = out0;
+        linGelu = gelu;
+        pool.forRange(w.rows(), 16, linearTask);
+        linW = null;
+        linX = linY = linBias = null;
+    }
+
+    private void linearRows(int r0, int r1, int worker) {
+        MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, matmulScratch[worker]);
+        int rows = linW.rows();
+        for (int b = 0; b < linN; b++) {
+            int base = (linY0 + b) * rows;
+            if (linBias != null) for (int r = r0; r < r1; r++) linY[base + r] += linBias[r];
+            if (linGelu) for (int r = r0; r < r1; r++) linY[base + r] = gelu(linY[base + r]);
+        }
+    }
+
+    /** The reference's tanh approximation, evaluated in float32 like the TorchScript'd gelu_impl. */
+    static float gelu(float v) {
+        return 0.5f * v * (1f + (float) Math.tanh(GELU_A * v * (1f + GELU_B * v * v)));
+    }
+
+    private void layerNorm(float[] in, float[] out, int row0, int n, float[] w, float[] bias) {
+        normIn = in;
+        normOut = out;
+        normW = w;
+        normB = bias;
+        normRow0 = row0;
+        pool.forRange(n, 8, normTask);
+        normIn = normOut = normW = normB = null;
+    }
+
+    private void normRows(int r0, int r1, int worker) {
+        float eps = cfg.layernormEpsilon();
+        for (int r = normRow0 + r0; r < normRow0 + r1; r++) {
+            int o = r * h;
+            double sum = 0;
+            for (int i = 0; i < h; i++) sum += normIn[o + i];
+            float mean = (float) (sum / h);
+            double sq = 0;
+            for (int i = 0; i < h; i++) {
+                float d = normIn[o + i] - mean;
+                sq += d * d;
+            }
+            float rstd = (float) (1.0 / Math.sqrt((float) (sq / h) + eps));
+            for (int i = 0; i < h; i++) normOut[o + i] = (normIn[o + i] - mean) * rstd * normW[i] + normB[i];
+        }
+    }
+
+    private void residual(int rows) {
+        pool.forRange(rows, 8, residualTask);
+    }
+
+    /** x = a·α + tmp: the scaled-input residual of both halves of a GLM block. */
+    private void residualRows(int r0, int r1, int worker) {
+        for (int i = r0 * h; i < r1 * h; i++) x[i] = a[i] * ChatGlmModel.ALPHA + tmp[i];
+    }
+
+    /**
+     * Rotates q and k of each row (2D: the first half of every head by the position id, the second half by the
+     * block position id; 1D: the whole head by the position id) and stores k and v in the row's cache.
+     */
+    private void ropeAndStoreRows(int r0, int r1, int worker) {
+        int rd = cfg.rotaryDim();
+        for (int r = r0; r < r1; r++) {
+            int s = rowSegment[r];
+            KvCache cache = batch.cache(s);
+            int pos = cache.length() + (r - batch.start(s));
+            for (int hh = 0; hh < heads; hh++) {
+                int q = r * 3 * h + hh * 3 * hd, k = q + hd, v = k + hd;
+                rotary.apply(qkv, q, cosP, sinP, r * angles);
+                rotary.apply(qkv, k, cosP, sinP, r * angles);
+                if (cfg.positionEncoding2d()) {
+                    rotary.apply(qkv, q + rd, cosB, sinB, r * angles);
+                    rotary.apply(qkv, k + rd, cosB, sinB, r * angles);
+                }
+                cache.put(layer, pos, hh, qkv, k, qkv, v);
+            }
+        }
+    }
+
+    /**
+     * Attention of one (segment, head) unit per item. The reference's order of operations, which fixes what a
+     * masked score is: q' = q / (√hd·(layer+1)); s = q'·k; masked s = −10000; s ·= (layer+1); softmax in float32.
+     */
+    private void attentionUnits(int u0, int u1, int worker) {
+        float coeff = layer + 1;
+        float qDiv = (float) (Math.sqrt(hd) * coeff);
+        float[] q = query[worker];
+        float[] sc = scores[worker];
+        for (int u = u0; u < u1; u++) {
+            int s = u / heads, hh = u % heads;
+            KvCache cache = batch.cache(s);
+            int n = batch.count(s);
+            int past = cache.length();               // keys [past, past + n) were just stored
+            int keys = past + n;
+            int prefix = cache.prefixLength();
+            int firstToken = past - prefix;          // token index of the segment's first new token
+            AttentionMask mask = batch.mask(s);
+            boolean none = mask.none();
+            for (int i = 0; i < n; i++) {
+                int row = batch.start(s) + i;
+                int qo = row * 3 * h + hh * 3 * hd;
+                for (int d = 0; d < hd; d++) q[d] = qkv[qo + d] / qDiv;
+                for (int c = 0; c < keys; c++) {
+                    float[] kb = cache.keyBlock(layer, c / KvCache.BLOCK);
+                    float dot = dot(q, kb, cache.offset(c, hh), hd);
+                    if (!none && c >= prefix && mask.masked(i, firstToken + i, c - prefix)) dot = -10000f;
+                    sc[c] = dot * coeff;
+                }
+                softmax(sc, keys);
+                int co = row * h + hh * hd;
+                java.util.Arrays.fill(ctx, co, co + hd, 0f);
+                for (int c = 0; c < keys; c++) {
+                    axpy(sc[c], cache.valueBlock(layer, c / KvCache.BLOCK), cache.offset(c, hh), ctx, co, hd);
+                }
+            }
+        }
+    }
+
+    static float dot(float[] q, float[] k, int ko, int n) {
+        int upper = F.loopBound(n);
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i < upper; i += F.length()) {
+            acc = FloatVector.fromArray(F, q, i).fma(FloatVector.fromArray(F, k, ko + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += q[i] * k[ko + i];
+        return s;
+    }
+
+    static void axpy(float p, float[] v, int vo, float[] out, int oo, int n) {
+        int upper = F.loopBound(n);
+        FloatVector pv = FloatVector.broadcast(F, p);
+        int i = 0;
+        for (; i < upper; i += F.length()) {
+            FloatVector.fromArray(F, v, vo + i).fma(pv, FloatVector.fromArray(F, out, oo + i)).intoArray(out, oo + i);
+        }
+        for (; i < n; i++) out[oo + i] += p * v[vo + i];
+    }
+
+    static void softmax(float[] s, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, s[i]);
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(s[i] - max);
+            s[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) s[i] *= inv;
+    }
+
+    private void ensureCapacity(int rows) {
+        if (rows <= capacity) return;
+        int c = Math.max(rows, Math.min(2 * capacity, rows + 256));
+        x = new float[c * h];
+        a = new float[c * h];
+        ctx = new float[c * h];
+        tmp = new float[c * h];
+        qkv = new float[c * 3 * h];
+        cosP = new float[c * angles];
+        sinP = new float[c * angles];
+        cosB = new float[c * angles];
+        sinB = new float[c * angles];
+        rowSegment = new int[c];
+        capacity = c;
+    }
+}

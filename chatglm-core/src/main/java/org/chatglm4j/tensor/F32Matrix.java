@@ -1,0 +1,119 @@
+package org.chatglm4j.tensor;
+
+import jdk.incubator.vector.FloatVector;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.chatglm4j.tensor.F16.F;
+
+/** float32 weights (memory-mapped, or in an off-heap segment). */
+public final class F32Matrix implements WeightMatrix {
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(F16.LE);
+
+    private final MemorySegment data;
+    private final int rows;
+    private final int cols;
+
+    public F32Matrix(MemorySegment data, int rows, int cols) {
+        if (data.byteSize() != (long) rows * cols * 4) {
+            throw new IllegalArgumentException("f32 matrix " + rows + "x" + cols + " needs " + (long) rows * cols * 4
+                    + " bytes, got " + data.byteSize());
+        }
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public String format() { return "f32"; }
+    @Override public long byteSize() { return data.byteSize(); }
+
+    private float at(long rowBase, int c) {
+        return data.get(FLOAT, rowBase + 4L * c);
+    }
+
+    @Override
+    public void readRow(int r, float[] out, int off) {
+        decodeTile(r, 1, 0, cols, out, off);
+    }
+
+    @Override
+    public void decodeTile(int r0, int nr, int k0, int kl, float[] dst) {
+        decodeTile(r0, nr, k0, kl, dst, 0);
+    }
+
+    private void decodeTile(int r0, int nr, int k0, int kl, float[] dst, int dstOff) {
+        int upper = F.loopBound(kl);
+        for (int i = 0; i < nr; i++) {
+            long base = ((long) (r0 + i) * cols + k0) * 4;
+            int d = dstOff + i * kl;
+            int k = 0;
+            for (; k < upper; k += F.length()) FloatVector.fromMemorySegment(F, data, base + 4L * k, F16.LE).intoArray(dst, d + k);
+            for (; k < kl; k++) dst[d + k] = at(base, k);
+        }
+    }
+
+    @Override
+    public void dotRows(int r, float[] x, int x0, int nx, float[] acc) {
+        long base = (long) r * cols * 4;
+        int upper = F.loopBound(cols);
+        if (nx == 1) {
+            int xb = x0 * cols;
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            int k = 0, step = F.length();
+            for (; k + step < upper; k += 2 * step) {
+                s0 = FloatVector.fromMemorySegment(F, data, base + 4L * k, F16.LE).fma(FloatVector.fromArray(F, x, xb + k), s0);
+                s1 = FloatVector.fromMemorySegment(F, data, base + 4L * (k + step), F16.LE).fma(FloatVector.fromArray(F, x, xb + k + step), s1);
+            }
+            for (; k < upper; k += step) {
+                s0 = FloatVector.fromMemorySegment(F, data, base + 4L * k, F16.LE).fma(FloatVector.fromArray(F, x, xb + k), s0);
+            }
+            float s = s0.add(s1).reduceLanes(ADD);
+            for (; k < cols; k++) s += at(base, k) * x[xb + k];
+            acc[0] = s;
+            return;
+        }
+        // up to four inputs share each weight load; missing inputs repeat the last one and are not stored
+        int xa = x0 * cols, xb = (x0 + Math.min(1, nx - 1)) * cols;
+        int xc = (x0 + Math.min(2, nx - 1)) * cols, xd = (x0 + Math.min(3, nx - 1)) * cols;
+        FloatVector sa = FloatVector.zero(F), sb = sa, sc = sa, sd = sa;
+        int k = 0;
+        for (; k < upper; k += F.length()) {
+            FloatVector w = FloatVector.fromMemorySegment(F, data, base + 4L * k, F16.LE);
+            sa = w.fma(FloatVector.fromArray(F, x, xa + k), sa);
+            sb = w.fma(FloatVector.fromArray(F, x, xb + k), sb);
+            sc = w.fma(FloatVector.fromArray(F, x, xc + k), sc);
+            sd = w.fma(FloatVector.fromArray(F, x, xd + k), sd);
+        }
+        float a = sa.reduceLanes(ADD);
+        float b = sb.reduceLanes(ADD);
+        float c = sc.reduceLanes(ADD);
+        float d = sd.reduceLanes(ADD);
+        for (; k < cols; k++) {
+            float w = at(base, k);
+            a += w * x[xa + k];
+            b += w * x[xb + k];
+            c += w * x[xc + k];
+            d += w * x[xd + k];
+        }
+        acc[0] = a;
+        if (nx > 1) acc[1] = b;
+        if (nx > 2) acc[2] = c;
+        if (nx > 3) acc[3] = d;
+    }
+
+    @Override
+    public void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc) {
+        long base = (long) r * cols * 4;
+        for (int j = 0; j < nx; j++) {
+            int xo = (x0 + j) * cols;
+            float s = 0;
+            for (int k = 0; k < cols; k++) s += at(base, k) * x[xo + k];
+            acc[j] = s;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package org.chatglm4j.tensor;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every vector kernel against its scalar twin, on random data of awkward sizes (odd lengths, vector tails). */
+class KernelTwinTest {
+
+    static WeightMatrix randomMatrix(String format, int rows, int cols, SplittableRandom rnd, Arena arena) {
+        int elem = format.equals("f32") ? 4 : 2;
+        MemorySegment seg = arena.allocate((long) rows * cols * elem, 64);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            float v = (float) rnd.nextGaussian();
+            switch (format) {
+                case "f32" -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+                case "f16" -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, F16.fromFloat(v));
+                case "bf16" -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, F16.floatToBf16(v));
+                default -> throw new IllegalArgumentException(format);
+            }
+        }
+        return switch (format) {
+            case "f32" -> new F32Matrix(seg, rows, cols);
+            case "f16" -> new F16Matrix(seg, rows, cols);
+            default -> new BF16Matrix(seg, rows, cols);
+        };
+    }
+
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        int[][] shapes = {{1, 1}, {3, 7}, {5, 8}, {9, 15}, {13, 16}, {7, 33}, {17, 64}, {6, 255}, {11, 257}, {4, 520}};
+        for (String f : List.of("f32", "f16", "bf16")) {
+            for (int[] s : shapes) out.add(Arguments.of(f, s[0], s[1]));
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("cases")
+    void dotRowsReadRowAndTilesMatchScalarTwins(String format, int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(rows * 1000L + cols);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrix w = randomMatrix(format, rows, cols, rnd, arena);
+            float[] x = new float[4 * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            float[] vec = new float[4], sca = new float[4];
+            for (int r = 0; r < rows; r++) {
+                for (int nx = 1; nx <= 4; nx++) {
+                    w.dotRows(r, x, 0, nx, vec);
+                    w.dotRowsScalar(r, x, 0, nx, sca);
+                    for (int j = 0; j < nx; j++) {
+                        assertThat(vec[j]).as("row %d input %d of %d", r, j, nx)
+                                .isCloseTo(sca[j], org.assertj.core.data.Offset.offset(1e-4f * (1 + (float) Math.sqrt(cols))));
+                    }
+                }
+            }
+            // readRow and decodeTile are exact conversions
+            float[] row = new float[cols];
+            float[] tile = new float[2 * cols];
+            for (int r = 0; r + 1 < rows; r++) {
+                w.readRow(r, row, 0);
+                w.decodeTile(r, 2, 0, cols, tile);
+                for (int c = 0; c < cols; c++) {
+                    float[] one = new float[1];
+                    float[] unit = new float[cols];
+                    unit[c] = 1;
+                    w.dotRowsScalar(r, unit, 0, 1, one);
+                    assertThat(row[c]).isEqualTo(one[0]);
+                    assertThat(tile[c]).isEqualTo(one[0]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("cases")
+    void matMulBothRegimesMatchScalar(String format, int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(rows * 7L + cols);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrix w = randomMatrix(format, rows, cols, rnd, arena);
+            for (int n : new int[]{1, 3, 4, 5, MatMul.TILED_MIN_INPUTS, 11, 20}) {
+                int x0 = 2, y0 = 1;
+                float[] x = new float[(x0 + n) * cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                float[] y = new float[(y0 + n) * rows], want = new float[(y0 + n) * rows];
+                // split the rows in two ranges like two workers would
+                int mid = rows / 2;
+                float[] scratch = new float[MatMul.scratchFloats()];
+                MatMul.multiply(w, x, x0, n, y, y0, 0, mid, scratch);
+                MatMul.multiply(w, x, x0, n, y, y0, mid, rows, scratch);
+                MatMul.multiplyScalar(w, x, x0, n, want, y0, 0, rows);
+                for (int i = 0; i < y.length; i++) {
+                    assertThat(y[i]).as("n=%d element %d", n, i)
+                            .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-4f * (1 + (float) Math.sqrt(cols))));
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfConversionVectorPathCoversEveryHalf() {
+        // all 65536 halves: zero, subnormals, normals, infinities and NaNs, through the vector conversion
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(65536 * 2L);
+            for (int i = 0; i < 65536; i++) seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) i);
+            float[] out = new float[65536];
+            new F16Matrix(seg, 1, 65536).readRow(0, out, 0);
+            for (int i = 0; i < 65536; i++) {
+                float want = Float.float16ToFloat((short) i);
+                if (Float.isNaN(want)) assertThat(out[i]).as("half %04x", i).isNaN();
+                else assertThat(Float.floatToRawIntBits(out[i])).as("half %04x", i).isEqualTo(Float.floatToRawIntBits(want));
+            }
+            new BF16Matrix(seg, 1, 65536).readRow(0, out, 0);
+            for (int i = 0; i < 65536; i++) {
+                assertThat(Float.floatToRawIntBits(out[i])).isEqualTo(i << 16);
+            }
+        }
+    }
+}
