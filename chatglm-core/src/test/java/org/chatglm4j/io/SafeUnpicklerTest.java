@@ -208,7 +208,7 @@ class SafeUnpicklerTest {
         assertRejected(new PickleBuilder().proto(2).emptyDict().unicode("n").integer(3).setitem().stop().bytes(),
                 "state dict entry 'n' is an int, expected a tensor");
         assertRejected(new PickleBuilder().proto(2).emptyDict().integer(3).unicode("n").setitem().stop().bytes(),
-                "state dict has a an int key");
+                "state dict has an int as a key");
     }
 
     @Test
