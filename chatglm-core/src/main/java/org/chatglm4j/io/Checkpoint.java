@@ -132,11 +132,14 @@ public final class Checkpoint implements AutoCloseable {
         Path folder = indexFile.toAbsolutePath().getParent();
         List<Path> files = new ArrayList<>();
         Map<String, TensorRef> tensors = new LinkedHashMap<>();
+        for (String shard : index.shards().keySet()) { // all present before any is read
+            Path file = folder.resolve(shard);
+            if (!Files.isRegularFile(file)) {
+                throw new ChatGlmException(indexFile + ": shard '" + shard + "' does not exist (" + file + ")");
+            }
+        }
         for (Map.Entry<String, List<String>> shard : index.shards().entrySet()) {
             Path file = folder.resolve(shard.getKey());
-            if (!Files.isRegularFile(file)) {
-                throw new ChatGlmException(indexFile + ": shard '" + shard.getKey() + "' does not exist (" + file + ")");
-            }
             MemorySegment bytes = map(file, arena);
             List<TensorRef> list = safetensors ? SafetensorsReader.read(file, bytes, limits)
                     : TorchZipReader.read(file, bytes, limits);
@@ -208,8 +211,8 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     /**
-     * Sum of the tensors' byte sizes (what the index's {@code total_size} counts); tensors sharing a torch storage
-     * are counted once each.
+     * Sum of the tensors' byte sizes (what an index's {@code total_size} counts). Tensors that share a torch storage
+     * each count their own bytes.
      */
     public long totalBytes() {
         return totalBytes;

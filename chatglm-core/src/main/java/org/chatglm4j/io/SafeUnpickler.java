@@ -121,7 +121,7 @@ public final class SafeUnpickler {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (Map.Entry<Object, Object> e : dict.entrySet()) {
             if (!(e.getKey() instanceof String name)) {
-                throw new ChatGlmException(source + ": state dict has a " + describe(e.getKey()) + " key, expected names");
+                throw new ChatGlmException(source + ": state dict has " + describe(e.getKey()) + " as a key, expected names");
             }
             if (!(e.getValue() instanceof Tensor t)) {
                 throw new ChatGlmException(source + ": state dict entry '" + name + "' is " + describe(e.getValue())

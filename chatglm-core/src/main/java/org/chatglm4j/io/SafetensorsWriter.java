@@ -44,7 +44,9 @@ public final class SafetensorsWriter implements AutoCloseable {
     public record Entry(String name, DType dtype, long[] shape) {
         public Entry {
             shape = shape.clone();
-            if (name.isEmpty() || name.equals("__metadata__")) throw new IllegalArgumentException("bad name '" + name + "'");
+            if (name.isEmpty() || name.equals("__metadata__")) {
+                throw new IllegalArgumentException("bad tensor name '" + name + "'");
+            }
         }
 
         public long byteSize() {
@@ -171,9 +173,10 @@ public final class SafetensorsWriter implements AutoCloseable {
                 if (piece.isNative() || piece.heapBase().orElse(null) instanceof byte[]) {
                     writeFully(piece.asByteBuffer());
                 } else {
-                    // A heap segment over a short[]/float[]... has no ByteBuffer view: go through a small staging buffer.
+                    // A heap segment over a short[], float[]... has no ByteBuffer view: copy through a staging buffer.
                     if (staging == null) staging = ByteBuffer.allocateDirect(STAGING_BYTES);
-                    MemorySegment stage = MemorySegment.ofBuffer(staging);
+                    // ofBuffer views the remaining bytes only: clear first
+                    MemorySegment stage = MemorySegment.ofBuffer(staging.clear());
                     for (long p = 0; p < piece.byteSize(); p += STAGING_BYTES) {
                         long n = Math.min(STAGING_BYTES, piece.byteSize() - p);
                         MemorySegment.copy(piece, p, stage, 0, n);

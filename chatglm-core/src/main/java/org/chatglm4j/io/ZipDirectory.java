@@ -63,7 +63,7 @@ final class ZipDirectory {
         long centralSize = u32(bytes, eocd + 12);
         long centralStart = u32(bytes, eocd + 16);
         long directoryEnd = eocd;
-        // Zip64 (archives over 4 GiB, e.g. a single-file 12 GB model): the locator sits right before the classic record.
+        // Zip64 (archives over 4 GiB, e.g. a 12 GB single-file model): its locator sits right before the classic record.
         if (eocd >= 20 && u32(bytes, eocd - 20) == ZIP64_LOCATOR_SIG) {
             long zip64 = bytes.get(U64, eocd - 20 + 8);
             if (zip64 < 0 || zip64 > eocd - 20 - 56 || u32(bytes, zip64) != ZIP64_EOCD_SIG) {
@@ -76,7 +76,8 @@ final class ZipDirectory {
         } else if (count == 0xFFFF || centralSize == U32_MAX || centralStart == U32_MAX) {
             throw error(file, "zip64 archive without a zip64 end-of-central-directory locator (truncated?)");
         }
-        if (centralStart < 0 || centralSize < 0 || centralStart > directoryEnd || centralSize > directoryEnd - centralStart) {
+        if (centralStart < 0 || centralSize < 0 || centralStart > directoryEnd
+                || centralSize > directoryEnd - centralStart) {
             throw error(file, "central directory (offset " + centralStart + ", " + centralSize
                     + " bytes) lies outside the file of " + size + " bytes (truncated or corrupt zip)");
         }
