@@ -17,12 +17,26 @@ public final class ChatGlmModel {
     private final ChatGlmWeights weights;
     private final Rotary rotary;
     private final Parallel pool;
+    private final PrefixEncoder prefix;
+    private final float[] prefixPast;   // [pre, 2·L·h], computed once: every sequence starts with it
 
     public ChatGlmModel(ChatGlmWeights weights, Parallel pool) {
-        this.config = weights.config();
+        this(weights, null, pool);
+    }
+
+    /** A model with a P-Tuning v2 prefix encoder (null for none). */
+    public ChatGlmModel(ChatGlmWeights weights, PrefixEncoder prefix, Parallel pool) {
+        this.config = prefix == null ? weights.config()
+                : weights.config().withPrefix(prefix.preSeqLen(), prefix.projection());
         this.weights = weights;
         this.rotary = new Rotary(config.rotaryDim());
         this.pool = pool;
+        this.prefix = prefix;
+        this.prefixPast = prefix == null ? null : prefix.pastKeyValues(config);
+    }
+
+    public PrefixEncoder prefixEncoder() {
+        return prefix;
     }
 
     public ChatGlmConfig config() {
@@ -45,7 +59,23 @@ public final class ChatGlmModel {
         return new Runner(this);
     }
 
+    /** An empty cache for a new sequence, holding the P-tuning prefix keys/values if the model has a prefix. */
     public KvCache newCache() {
-        return new KvCache(config.numLayers(), config.numAttentionHeads(), config.headSize());
+        KvCache cache = new KvCache(config.numLayers(), config.numAttentionHeads(), config.headSize());
+        if (prefixPast != null) {
+            int pre = prefix.preSeqLen(), h = config.hiddenSize(), hd = config.headSize(), row = 2 * config.numLayers() * h;
+            cache.reserve(pre);
+            for (int l = 0; l < config.numLayers(); l++) {
+                for (int p = 0; p < pre; p++) {
+                    int k = p * row + 2 * l * h, v = k + h;   // [pre, 2L, heads, hd]: slice 2l keys, 2l+1 values
+                    for (int hh = 0; hh < config.numAttentionHeads(); hh++) {
+                        cache.put(l, p, hh, prefixPast, k + hh * hd, prefixPast, v + hh * hd);
+                    }
+                }
+            }
+            cache.advance(pre);
+            cache.markPrefix(pre);
+        }
+        return cache;
     }
 }

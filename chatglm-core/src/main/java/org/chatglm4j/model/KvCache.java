@@ -70,10 +70,9 @@ public final class KvCache {
         length = positions;
     }
 
-    /** Empties the cache, prefix included. */
-    public void clear() {
-        length = 0;
-        prefixLength = 0;
+    /** Forgets every token, keeping the P-tuning prefix: the cache can serve a new sequence. */
+    public void reset() {
+        length = prefixLength;
     }
 
     /** Marks positions {@code [length, length + n)} as written (after every layer stored them). */

@@ -1,0 +1,23 @@
+package org.chatglm4j.chat;
+
+import java.util.List;
+
+/**
+ * The prompt text of ChatGLM-6B's {@code chat()}: the bare query when there is no history, otherwise every past
+ * round as {@code "[Round i]\n问：q\n答：r\n"} followed by {@code "[Round n]\n问：query\n答："}.
+ */
+public final class ChatPrompt {
+    private ChatPrompt() {
+    }
+
+    public static String build(String query, List<Round> history) {
+        if (history.isEmpty()) return query;
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < history.size(); i++) {
+            Round r = history.get(i);
+            sb.append("[Round ").append(i).append("]\n问：").append(r.query()).append("\n答：").append(r.response()).append('\n');
+        }
+        sb.append("[Round ").append(history.size()).append("]\n问：").append(query).append("\n答：");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,60 @@
+package org.chatglm4j.generate;
+
+import org.chatglm4j.model.Batch;
+import org.chatglm4j.model.ChatGlmModel;
+import org.chatglm4j.model.Runner;
+
+/**
+ * Generates one sequence at a time: the equivalent of the reference's {@code model.generate(input_ids, ...)}.
+ * Not thread-safe (it owns a {@link Runner}); use one generator per thread.
+ */
+public final class Generator {
+    private final ChatGlmModel model;
+    private final Runner runner;
+    private final Batch batch = new Batch();
+    private final org.chatglm4j.model.Runner.LogitsSink sink = this::onLogits;
+    private Sequence current;
+    private int lastToken;
+
+    public Generator(ChatGlmModel model) {
+        this.model = model;
+        this.runner = model.newRunner();
+    }
+
+    public ChatGlmModel model() {
+        return model;
+    }
+
+    /**
+     * Generates from {@code inputIds} (as given: chat prompts end with {@code [gMASK] <sop>}) until {@code <eop>},
+     * the length limit, the listener's request or cancellation.
+     */
+    public GenerationResult generate(int[] inputIds, GenerationConfig config, TokenListener listener,
+                                     Cancellation cancellation) {
+        Sequence seq = new Sequence(model, inputIds, config);
+        current = seq;
+        long t0 = System.nanoTime(), prefill = 0;
+        try {
+            while (!seq.finished()) {
+                if (cancellation != null && cancellation.isCancelled()) {
+                    seq.stop(FinishReason.CANCELLED);
+                    break;
+                }
+                batch.clear();
+                seq.addTo(batch);
+                runner.forward(batch, sink);
+                if (prefill == 0) prefill = System.nanoTime() - t0;
+                if (!listener.onToken(lastToken)) seq.stop(FinishReason.STOP);
+            }
+        } finally {
+            current = null;
+            batch.clear();
+        }
+        long total = System.nanoTime() - t0;
+        return new GenerationResult(seq.promptIds(), seq.generatedIds(), seq.finishReason(), prefill, total - prefill);
+    }
+
+    private void onLogits(int segment, int index, float[] logits, int offset) {
+        lastToken = current.accept(logits, offset);
+    }
+}

@@ -1,0 +1,99 @@
+package org.chatglm4j.generate;
+
+import org.chatglm4j.model.Batch;
+import org.chatglm4j.model.ChatGlmConfig;
+import org.chatglm4j.model.ChatGlmModel;
+import org.chatglm4j.model.KvCache;
+import org.chatglm4j.model.PromptLayout;
+
+import java.util.Arrays;
+
+/**
+ * One sequence being generated, as transformers' {@code generate()} runs it for ChatGLM: the prompt in one forward
+ * pass (its mask and positions from {@link PromptLayout}), then one token per step fed with the cache at the
+ * reference's decode positions. The step loop is outside: a {@link Generator} drives one sequence, a scheduler
+ * can put many in one {@link Batch}.
+ */
+public final class Sequence {
+    private final ChatGlmConfig cfg;
+    private final KvCache cache;
+    private final PromptLayout layout;
+    private final ScorePipeline pipeline;
+    private final Sampler sampler;
+    private final int promptLength;
+    private final int limit;
+    private int[] tokens;
+    private int length;
+    private boolean prefilled;
+    private FinishReason finish;
+
+    public Sequence(ChatGlmModel model, int[] promptIds, GenerationConfig config) {
+        if (promptIds.length == 0) throw new org.chatglm4j.ChatGlmException("the prompt is empty");
+        this.cfg = model.config();
+        this.layout = PromptLayout.of(promptIds, cfg);
+        this.cache = model.newCache();
+        this.pipeline = new ScorePipeline(config.sampling(), cfg.vocabSize());
+        this.sampler = config.sampling().doSample()
+                ? Sampler.seeded(config.seed() != null ? config.seed() : System.nanoTime() ^ Thread.currentThread().threadId())
+                : null;
+        this.promptLength = promptIds.length;
+        this.limit = config.limitFor(promptIds.length);
+        this.tokens = Arrays.copyOf(promptIds, Math.max(promptIds.length + 16, Math.min(limit, promptIds.length + 512)));
+        this.length = promptIds.length;
+    }
+
+    /** Adds this sequence's next forward input to {@code batch}: the whole prompt first, then its last token. */
+    public void addTo(Batch batch) {
+        if (finish != null) throw new IllegalStateException("sequence is finished");
+        if (!prefilled) {
+            int[] prompt = Arrays.copyOf(tokens, length);
+            batch.add(cache, prompt, layout.positions(length, cfg.positionEncoding2d()),
+                    cfg.positionEncoding2d() ? layout.blockPositions(length) : null, layout.mask(), false);
+            prefilled = true;
+        } else {
+            batch.add(cache, tokens[length - 1], layout.decodePosition(), layout.decodeBlockPosition(length));
+        }
+    }
+
+    /**
+     * Chooses the next token from this sequence's last-position logits (overwritten with the processed scores),
+     * appends it — even {@code <eop>}, as the reference does — and decides whether generation is over.
+     */
+    public int accept(float[] logits, int offset) {
+        int token = pipeline.nextToken(logits, offset, tokens, length, sampler);
+        if (length == tokens.length) tokens = Arrays.copyOf(tokens, Math.max(length * 2, 16));
+        tokens[length++] = token;
+        if (token == cfg.eosTokenId()) finish = FinishReason.EOS;
+        else if (length >= limit) finish = FinishReason.LENGTH;
+        return token;
+    }
+
+    /** Ends generation early (cancellation, a stop string, a listener's request). */
+    public void stop(FinishReason reason) {
+        if (finish == null) finish = reason;
+    }
+
+    public boolean finished() {
+        return finish != null;
+    }
+
+    public FinishReason finishReason() {
+        return finish;
+    }
+
+    public int[] promptIds() {
+        return Arrays.copyOf(tokens, promptLength);
+    }
+
+    public int[] generatedIds() {
+        return Arrays.copyOfRange(tokens, promptLength, length);
+    }
+
+    public int generatedCount() {
+        return length - promptLength;
+    }
+
+    public KvCache cache() {
+        return cache;
+    }
+}
