@@ -1,0 +1,164 @@
+package org.chatglm4j.tokenizer;
+
+import org.chatglm4j.ChatGlmException;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A SentencePiece tokenizer (the parts of {@code sentencepiece.SentencePieceProcessor} 0.1.97 that ChatGLM uses):
+ * normalize, segment (unigram or BPE), expand unknown characters into byte pieces when the model has byte
+ * fallback, and decode. Immutable and thread-safe.
+ */
+public final class SentencePieceProcessor {
+    private final SentencePieceModel model;
+    private final Vocabulary vocab;
+    private final Normalizer normalizer;
+    private final Segmenter segmenter;
+    /** {@code PieceToId(IdToPiece(id))}: what decoding an id really looks up (differs only for odd models). */
+    private final int[] canonicalIds;
+
+    public SentencePieceProcessor(SentencePieceModel model) {
+        this.model = model;
+        this.vocab = new Vocabulary(model);
+        this.normalizer = new Normalizer(model.normalizerSpec(), model.treatWhitespaceAsSuffix(), vocab.userDefined,
+                model.source());
+        this.segmenter = switch (model.algorithm()) {
+            case UNIGRAM -> new UnigramSegmenter(vocab);
+            case BPE -> new BpeSegmenter(vocab);
+            default -> throw new ChatGlmException(model.source() + ": model_type " + model.algorithm()
+                    + " is not supported");
+        };
+        canonicalIds = new int[model.size()];
+        for (int i = 0; i < canonicalIds.length; i++) {
+            int id = vocab.pieceToId(model.pieceUtf8(i), 0, model.pieceUtf8(i).length);
+            canonicalIds[i] = id;
+        }
+    }
+
+    public static SentencePieceProcessor load(Path modelFile) {
+        return new SentencePieceProcessor(SentencePieceModel.load(modelFile));
+    }
+
+    public SentencePieceModel model() {
+        return model;
+    }
+
+    /** Number of pieces. */
+    public int size() {
+        return model.size();
+    }
+
+    /** {@code EncodeAsIds} and {@code EncodeAsPieces} in one pass. */
+    public Encoding encode(String text) {
+        byte[] normalized = normalizer.normalize(Utf8.encode(text));
+        Segmentation seg = segmenter.segment(normalized);
+        int[] ids = new int[seg.size()];
+        List<String> pieces = new ArrayList<>(seg.size());
+        int count = 0;
+        boolean prevUnknown = false;
+        for (int i = 0; i < seg.size(); i++) {
+            int id = seg.id(i);
+            int begin = seg.begin(i);
+            int end = seg.end(i);
+            PieceType type = vocab.type(id);
+            boolean unknown = type == PieceType.UNKNOWN;
+            if (type == PieceType.CONTROL) {
+                // SentencePiece's encoder fails on this (a control piece consumes no text); only odd BPE vocabularies
+                // whose control piece is a single character can get here.
+                throw new ChatGlmException(model.source() + ": cannot encode the text: it segments into the control "
+                        + "piece " + model.piece(id));
+            }
+            if (unknown && model.byteFallback()) {
+                for (int k = begin; k < end; k++) {
+                    ids = grow(ids, count + 1);
+                    ids[count++] = vocab.byteId(normalized[k]);
+                    pieces.add(SentencePieceModel.byteToPiece(normalized[k]));
+                }
+            } else if (unknown && prevUnknown) {
+                // Consecutive unknown characters become one unknown piece, as in SentencePiece.
+                int last = pieces.size() - 1;
+                pieces.set(last, pieces.get(last) + surface(normalized, begin, end));
+            } else {
+                ids = grow(ids, count + 1);
+                ids[count++] = id;
+                pieces.add(unknown ? surface(normalized, begin, end) : model.piece(id));
+            }
+            prevUnknown = unknown;
+        }
+        return new Encoding(java.util.Arrays.copyOf(ids, count), pieces);
+    }
+
+    private static String surface(byte[] text, int begin, int end) {
+        return new String(text, begin, end - begin, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static int[] grow(int[] a, int need) {
+        return need <= a.length ? a : java.util.Arrays.copyOf(a, Math.max(need, a.length * 2));
+    }
+
+    public int[] encodeAsIds(String text) {
+        return encode(text).ids();
+    }
+
+    public List<String> encodeAsPieces(String text) {
+        return encode(text).pieces();
+    }
+
+    /** {@code DecodeIds}; an id outside the vocabulary is an error, as in SentencePiece. */
+    public String decodeIds(int[] ids) {
+        PieceDecoder decoder = newPieceDecoder();
+        StringBuilder out = new StringBuilder();
+        for (int id : ids) pushId(decoder, id, out);
+        decoder.finish(out);
+        return out.toString();
+    }
+
+    /** {@code DecodePieces}: strings that are not pieces decode to themselves. */
+    public String decodePieces(List<String> pieces) {
+        PieceDecoder decoder = newPieceDecoder();
+        StringBuilder out = new StringBuilder();
+        for (String piece : pieces) decoder.push(pieceToId(piece), piece, out);
+        decoder.finish(out);
+        return out.toString();
+    }
+
+    PieceDecoder newPieceDecoder() {
+        return new PieceDecoder(vocab);
+    }
+
+    /** Feeds vocabulary id {@code id} to an incremental decoder (by its piece, as SentencePiece does). */
+    void pushId(PieceDecoder decoder, int id, StringBuilder out) {
+        checkId(id);
+        decoder.push(canonicalIds[id], model.piece(id), out);
+    }
+
+    /** Feeds an arbitrary string as a piece to an incremental decoder. */
+    void pushPiece(PieceDecoder decoder, String piece, StringBuilder out) {
+        decoder.push(pieceToId(piece), piece, out);
+    }
+
+    /** {@code PieceToId}: the id of a piece, or the unknown id. */
+    public int pieceToId(String piece) {
+        return vocab.pieceToId(piece);
+    }
+
+    /** {@code IdToPiece}. */
+    public String idToPiece(int id) {
+        checkId(id);
+        return model.piece(id);
+    }
+
+    public PieceType type(int id) {
+        checkId(id);
+        return model.type(id);
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= model.size()) {
+            throw new ChatGlmException("token id " + id + " is out of range: " + model.source() + " has "
+                    + model.size() + " pieces");
+        }
+    }
+}
