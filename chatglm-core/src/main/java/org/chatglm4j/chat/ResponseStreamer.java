@@ -18,7 +18,7 @@ public final class ResponseStreamer {
     private static final List<String> CLEANUP_TAILS = List.of(".", "?", "!", ",", "' ", "n't", "'m", "'s", "'ve", "'re");
 
     private final List<String> stop;
-    private final StringBuilder emitted = new StringBuilder();
+    private String emitted = "";
     private String response = "";
 
     public ResponseStreamer(List<String> stopStrings) {
@@ -44,7 +44,7 @@ public final class ResponseStreamer {
         int stable = stableLength(fullResponse);
         if (stable <= emitted.length() || !fullResponse.startsWith(emitted)) return "";
         String delta = fullResponse.substring(emitted.length(), stable);
-        emitted.append(delta);
+        emitted += delta;
         return delta;
     }
 
@@ -52,13 +52,13 @@ public final class ResponseStreamer {
     public String finish() {
         if (!response.startsWith(emitted)) return "";
         String delta = response.substring(emitted.length());
-        emitted.append(delta);
+        emitted += delta;
         return delta;
     }
 
     /** Whether the deltas emitted so far spell the whole final response. */
     public boolean complete() {
-        return emitted.toString().equals(response);
+        return emitted.equals(response);
     }
 
     private int firstStop(String s) {

@@ -1,0 +1,181 @@
+package org.chatglm4j.chat;
+
+import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.generate.Cancellation;
+import org.chatglm4j.generate.FinishReason;
+import org.chatglm4j.generate.GenerationConfig;
+import org.chatglm4j.generate.GenerationResult;
+import org.chatglm4j.generate.Generator;
+import org.chatglm4j.generate.TokenListener;
+import org.chatglm4j.io.Checkpoint;
+import org.chatglm4j.model.ChatGlmConfig;
+import org.chatglm4j.model.ChatGlmModel;
+import org.chatglm4j.model.ChatGlmWeights;
+import org.chatglm4j.model.PrefixEncoder;
+import org.chatglm4j.tensor.Parallel;
+import org.chatglm4j.tokenizer.ChatGlmTokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * ChatGLM-6B for Java programs: what {@code model.chat(tokenizer, "你好", history=[])} is in Python.
+ *
+ * <pre>{@code
+ * try (ChatGLM glm = ChatGLM.load(Path.of("chatglm-6b"))) {
+ *     ChatResponse r = glm.chat("你好", List.of());
+ *     System.out.println(r.response());
+ *     r = glm.chat("晚上睡不着应该怎么办", r.history());
+ * }
+ * }</pre>
+ *
+ * One generation runs at a time (calls from several threads wait their turn); weights are memory-mapped.
+ */
+public final class ChatGLM implements AutoCloseable {
+    private final ChatGlmTokenizer tokenizer;
+    private final ChatGlmModel model;
+    private final Generator generator;
+    private final List<AutoCloseable> resources;
+
+    public ChatGLM(ChatGlmTokenizer tokenizer, ChatGlmModel model, List<AutoCloseable> resources) {
+        this.tokenizer = tokenizer;
+        this.model = model;
+        this.generator = new Generator(model);
+        this.resources = List.copyOf(resources);
+    }
+
+    /** Loads a Hugging Face model folder (config.json, tokenizer files, weights in any supported format). */
+    public static ChatGLM load(Path folder) {
+        return load(folder, LoadOptions.defaults());
+    }
+
+    public static ChatGLM load(Path folder, LoadOptions options) {
+        if (!Files.isDirectory(folder)) throw new ChatGlmException(folder + ": not a model folder");
+        ChatGlmConfig cfg = ChatGlmConfig.load(folder.resolve("config.json"));
+        ChatGlmTokenizer tokenizer = ChatGlmTokenizer.load(folder);
+        if (tokenizer.vocabSize() > cfg.vocabSize()) {
+            throw new ChatGlmException(folder + ": the tokenizer has " + tokenizer.vocabSize()
+                    + " tokens but config.json says vocab_size " + cfg.vocabSize());
+        }
+        List<AutoCloseable> resources = new ArrayList<>();
+        try {
+            Checkpoint checkpoint = Checkpoint.open(folder);
+            resources.add(checkpoint);
+            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString());
+            PrefixEncoder prefix = null;
+            if (options.ptuning() != null) {
+                Path p = options.ptuning();
+                ChatGlmConfig pcfg = ChatGlmConfig.load(p.resolve("config.json"));
+                try (Checkpoint pck = Checkpoint.open(p)) {
+                    prefix = PrefixEncoder.load(cfg.withPrefix(pcfg.preSeqLen(), pcfg.prefixProjection()),
+                            pck.tensors(), p.toString());
+                }
+            }
+            Parallel pool = new Parallel(options.threads());
+            resources.add(pool);
+            return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool), resources);
+        } catch (RuntimeException e) {
+            closeAll(resources);
+            throw e;
+        }
+    }
+
+    public ChatGlmTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public ChatGlmModel model() {
+        return model;
+    }
+
+    public ChatGlmConfig config() {
+        return model.config();
+    }
+
+    /** chat() with the reference's defaults: sampling, temperature 0.95, top_p 0.7, top_k 50, max_length 2048. */
+    public ChatResponse chat(String query, List<Round> history) {
+        return chat(query, history, GenerationConfig.chatDefaults());
+    }
+
+    public ChatResponse chat(String query, List<Round> history, GenerationConfig config) {
+        return streamChat(query, history, config, null, null);
+    }
+
+    /**
+     * Chats with a streaming listener; returns the same reply {@link #chat} would. Oldest history rounds that do
+     * not fit in {@code max_length} are left out of the prompt (see {@link ChatResponse#droppedRounds()}).
+     */
+    public synchronized ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
+                                                ChatListener listener, Cancellation cancellation) {
+        if (query == null) throw new ChatGlmException("the query is missing");
+        List<Round> past = history == null ? List.of() : List.copyOf(history);
+        int dropped = 0;
+        int[] ids;
+        while (true) {
+            ids = tokenizer.encodeForModel(ChatPrompt.build(query, past.subList(dropped, past.size())));
+            int room = config.maxNewTokens() > 0 ? config.maxNewTokens() : 1;
+            if (ids.length + room <= config.maxLength()) break;
+            if (dropped == past.size()) {
+                throw new ChatGlmException("the query is " + ids.length + " tokens long: with max_length "
+                        + config.maxLength() + " there is no room for a reply");
+            }
+            dropped++;
+        }
+        ResponseStreamer streamer = new ResponseStreamer(config.stop());
+        boolean perToken = listener != null || !config.stop().isEmpty();
+        List<Integer> generated = new ArrayList<>();
+        boolean[] stopped = {false};
+        TokenListener tokens = !perToken ? TokenListener.NONE : token -> {
+            generated.add(token);
+            String full = ResponsePostprocess.apply(tokenizer.decodeForChat(toArray(generated)));
+            String delta = streamer.update(full);
+            if (delta == null) {
+                stopped[0] = true;
+                return false;
+            }
+            if (listener != null) listener.onUpdate(delta, full);
+            return true;
+        };
+        GenerationResult result = generator.generate(ids, config, tokens, cancellation);
+        String response = stopped[0] ? streamer.response()
+                : ResponsePostprocess.apply(tokenizer.decodeForChat(result.generatedIds()));
+        if (listener != null && !stopped[0]) {
+            streamer.update(response);
+            String rest = streamer.finish();
+            if (!rest.isEmpty()) listener.onUpdate(rest, response);
+        }
+        List<Round> newHistory = new ArrayList<>(past);
+        newHistory.add(new Round(query, response));
+        return new ChatResponse(response, List.copyOf(newHistory), result.finishReason(), ids.length,
+                result.generatedIds().length, dropped, result);
+    }
+
+    /** The reference's {@code model.generate(input_ids)}: no chat template, ids used as given. */
+    public synchronized GenerationResult generate(int[] inputIds, GenerationConfig config, TokenListener listener,
+                                                  Cancellation cancellation) {
+        return generator.generate(inputIds, config, listener == null ? TokenListener.NONE : listener, cancellation);
+    }
+
+    private static int[] toArray(List<Integer> list) {
+        int[] a = new int[list.size()];
+        for (int i = 0; i < a.length; i++) a[i] = list.get(i);
+        return a;
+    }
+
+    @Override
+    public void close() {
+        closeAll(resources);
+    }
+
+    private static void closeAll(List<AutoCloseable> list) {
+        for (AutoCloseable c : list.reversed()) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing a mapping or a pool does not fail in ways the caller could act on
+            }
+        }
+    }
+}
