@@ -33,7 +33,7 @@ import java.util.List;
  *
  * One generation runs at a time (calls from several threads wait their turn); weights are memory-mapped.
  */
-public final class ChatGLM implements AutoCloseable {
+public final class ChatGLM implements ChatEngine, AutoCloseable {
     private final ChatGlmTokenizer tokenizer;
     private final ChatGlmModel model;
     private final Generator generator;
@@ -82,6 +82,7 @@ public final class ChatGLM implements AutoCloseable {
         }
     }
 
+    @Override
     public ChatGlmTokenizer tokenizer() {
         return tokenizer;
     }
@@ -90,6 +91,7 @@ public final class ChatGLM implements AutoCloseable {
         return model;
     }
 
+    @Override
     public ChatGlmConfig config() {
         return model.config();
     }
@@ -107,6 +109,7 @@ public final class ChatGLM implements AutoCloseable {
      * Chats with a streaming listener; returns the same reply {@link #chat} would. Oldest history rounds that do
      * not fit in {@code max_length} are left out of the prompt (see {@link ChatResponse#droppedRounds()}).
      */
+    @Override
     public synchronized ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
                                                 ChatListener listener, Cancellation cancellation) {
         if (query == null) throw new ChatGlmException("the query is missing");
