@@ -1,7 +1,5 @@
 package org.chatglm4j.generate;
 
-import java.util.Arrays;
-
 /**
  * transformers 4.27 {@code TopPLogitsWarper} (nucleus filtering) on a set of candidate ids.
  *
@@ -78,7 +76,7 @@ final class TopP {
                 if (scores[j] >= threshold) keys[selected++] = sortKey(scores[j], j);
                 else below += (float) (exps[j] / total);
             }
-            Arrays.sort(keys, 0, selected);
+            LongSort.sort(keys, 0, selected);
             double cumulative = below;
             int removed = 0;
             while (removed < selected) {

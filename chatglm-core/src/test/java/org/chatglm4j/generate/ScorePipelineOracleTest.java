@@ -42,7 +42,7 @@ class ScorePipelineOracleTest {
         float[] logits = row(size, shape, random);
         int[] tokens = tokens(size, random);
         // every combination on small rows, a random part of them on the big ones (the oracle sorts boxed ids)
-        double share = size > 10000 ? 0.1 : size > 2000 ? 0.25 : 1.0;
+        double share = size > 10000 ? 0.05 : size > 2000 ? 0.15 : 1.0;
         int checked = 0;
         for (double t : TEMPERATURES) {
             for (int k : TOP_KS) {
@@ -56,7 +56,7 @@ class ScorePipelineOracleTest {
                 }
             }
         }
-        assertThat(checked).isGreaterThanOrEqualTo(10);
+        assertThat(checked).isGreaterThanOrEqualTo(4);
     }
 
     private static void compare(SamplingSettings settings, float[] logits, int[] tokens, int firstSelection) {
