@@ -150,6 +150,11 @@ public final class ChatServer implements AutoCloseable {
                 route(ex);
             } catch (ApiError e) {
                 sendError(ex, e);
+            } catch (IOException e) {
+                // writing the answer failed: the client is gone, nothing to tell anyone but the log
+                ex.status = 499;
+                ex.note = "client went away: " + e;
+                ex.complete(e);
             } catch (Throwable t) {
                 LOG.log(Level.SEVERE, ex.method + " " + ex.path + " failed", t);
                 ex.note = t.toString();

@@ -25,11 +25,17 @@ final class TestEngine implements ChatEngine {
     record Call(String query, List<Round> history, GenerationConfig config, ChatResponse response) {
     }
 
+    record Seen(String query, List<Round> history, GenerationConfig config) {
+    }
+
     private final ChatEngine inner;
     final ConcurrentLinkedQueue<Call> calls = new ConcurrentLinkedQueue<>();
+    /** Every request as it reached the engine, before any failure. */
+    final ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
     final AtomicInteger started = new AtomicInteger();
     final AtomicInteger active = new AtomicInteger();
     volatile Semaphore gate;           // when set, each generation waits for a permit at its first token
+    volatile boolean gateIgnoresCancellation; // hold even a cancelled generation (a slow engine step)
     volatile long tokenDelayMillis;    // when > 0, each token takes at least this long
     volatile RuntimeException failWith; // when set, calls fail with it at once
     volatile CountDownLatch firstToken = new CountDownLatch(1);
@@ -41,6 +47,7 @@ final class TestEngine implements ChatEngine {
     @Override
     public ChatResponse streamChat(String query, List<Round> history, GenerationConfig config, ChatListener listener,
                                    Cancellation cancellation) {
+        seen.add(new Seen(query, history, config));
         RuntimeException f = failWith;
         if (f != null) throw f;
         started.incrementAndGet();
@@ -56,7 +63,7 @@ final class TestEngine implements ChatEngine {
                     if (g != null) {
                         try {
                             while (!g.tryAcquire(10, TimeUnit.MILLISECONDS)) {
-                                if (cancellation != null && cancellation.isCancelled()) break;
+                                if (!gateIgnoresCancellation && cancellation != null && cancellation.isCancelled()) break;
                             }
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
@@ -88,9 +95,17 @@ final class TestEngine implements ChatEngine {
         return last;
     }
 
+    Seen lastSeen() {
+        Seen last = null;
+        for (Seen c : seen) last = c;
+        return last;
+    }
+
     void reset() {
         calls.clear();
+        seen.clear();
         gate = null;
+        gateIgnoresCancellation = false;
         tokenDelayMillis = 0;
         failWith = null;
         firstToken = new CountDownLatch(1);
