@@ -8,7 +8,6 @@ import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,8 +53,8 @@ final class BlobDownloader {
             throw new ChatGlmException("cannot create the cache folder " + cache.repoDir() + ": " + e.getMessage(), e);
         }
         try (FileChannel lockChannel = FileChannel.open(cache.lockFile(meta.etag()), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-             FileLock ignored = lock(lockChannel, meta.file())) {
+                StandardOpenOption.WRITE)) {
+            lock(lockChannel, meta.file()); // released when the channel closes
             // another process may have finished the blob while we waited for the lock
             if (complete(blob, meta.size())) return blob;
             Path part = cache.incomplete(meta.etag());
@@ -76,12 +75,12 @@ final class BlobDownloader {
         }
     }
 
-    private FileLock lock(FileChannel channel, String file) throws IOException {
+    /** Waits for the blob's lock; it is held until {@code channel} is closed. */
+    private void lock(FileChannel channel, String file) throws IOException {
         try {
-            FileLock lock = channel.tryLock();
-            if (lock != null) return lock;
+            if (channel.tryLock() != null) return;
             listener.message("Waiting for another process that is downloading " + file + " of " + repo);
-            return channel.lock();
+            channel.lock();
         } catch (OverlappingFileLockException e) {
             throw new ChatGlmException(file + " of " + repo + " is already being downloaded by this program");
         }
@@ -174,6 +173,7 @@ final class BlobDownloader {
         long before = restart ? 0 : have;
         long done = before;
         String failure = null;
+        boolean overflow = false;
         try (InputStream in = r.body();
              StallWatchdog watchdog = new StallWatchdog(options.readTimeout(), in);
              OutputStream out = Files.newOutputStream(part, StandardOpenOption.WRITE,
@@ -197,10 +197,8 @@ final class BlobDownloader {
                 }
                 watchdog.touch();
                 if (total >= 0 && done + n > total) {
-                    out.close();
-                    Files.deleteIfExists(part);
-                    throw new ChatGlmException(uri.getHost() + " sent more than the " + total
-                            + " bytes announced for " + file + " of " + repo + "; the download was deleted");
+                    overflow = true;
+                    break;
                 }
                 if (buffered + n > pending.length) {
                     out.write(pending, 0, buffered);
@@ -213,6 +211,12 @@ final class BlobDownloader {
                 progress.update(done);
             }
             out.write(pending, 0, buffered);
+        }
+        if (overflow) {
+            Files.deleteIfExists(part);
+            listener.fileFailed(file, done, total);
+            throw new ChatGlmException(uri.getHost() + " sent more than the " + total + " bytes announced for "
+                    + file + " of " + repo + "; the download was deleted");
         }
         return new Attempt(before, done, failure, false);
     }

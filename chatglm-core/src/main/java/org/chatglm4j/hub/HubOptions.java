@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -78,16 +79,18 @@ public record HubOptions(URI endpoint, Path cacheDir, String token, boolean offl
         URI endpoint = normalizeEndpoint(endpointText == null ? DEFAULT_ENDPOINT : endpointText, "HF_ENDPOINT");
 
         String xdg = nonBlank(env.get("XDG_CACHE_HOME"));
-        Path xdgCache = xdg != null ? expandHome(xdg, home) : home.resolve(".cache");
+        Path xdgCache = xdg != null ? expandHome("XDG_CACHE_HOME", xdg, home) : home.resolve(".cache");
         String hfHomeText = nonBlank(env.get("HF_HOME"));
-        Path hfHome = hfHomeText != null ? expandHome(hfHomeText, home) : xdgCache.resolve("huggingface");
-        String cacheText = firstNonBlank(env.get("HF_HUB_CACHE"), env.get("HUGGINGFACE_HUB_CACHE"));
-        Path cache = cacheText != null ? expandHome(cacheText, home) : hfHome.resolve("hub");
+        Path hfHome = hfHomeText != null ? expandHome("HF_HOME", hfHomeText, home) : xdgCache.resolve("huggingface");
+        String cacheVar = nonBlank(env.get("HF_HUB_CACHE")) != null ? "HF_HUB_CACHE" : "HUGGINGFACE_HUB_CACHE";
+        String cacheText = nonBlank(env.get(cacheVar));
+        Path cache = cacheText != null ? expandHome(cacheVar, cacheText, home) : hfHome.resolve("hub");
 
         String token = firstNonBlank(env.get("HF_TOKEN"), env.get("HUGGING_FACE_HUB_TOKEN"));
         if (token == null) {
             String tokenPath = nonBlank(env.get("HF_TOKEN_PATH"));
-            token = readTokenFile(tokenPath != null ? expandHome(tokenPath, home) : hfHome.resolve("token"));
+            token = readTokenFile(tokenPath != null ? expandHome("HF_TOKEN_PATH", tokenPath, home)
+                    : hfHome.resolve("token"));
         }
 
         boolean offline = isTrue(env.get("HF_HUB_OFFLINE")) || isTrue(env.get("TRANSFORMERS_OFFLINE"));
@@ -200,10 +203,14 @@ public record HubOptions(URI endpoint, Path cacheDir, String token, boolean offl
         }
     }
 
-    private static Path expandHome(String path, Path home) {
-        if (path.equals("~")) return home;
-        if (path.startsWith("~/")) return home.resolve(path.substring(2));
-        return Path.of(path);
+    private static Path expandHome(String variable, String path, Path home) {
+        try {
+            if (path.equals("~")) return home;
+            if (path.startsWith("~/")) return home.resolve(path.substring(2));
+            return Path.of(path);
+        } catch (InvalidPathException e) {
+            throw new ChatGlmException(variable + "=" + path + " is not a valid path: " + e.getReason());
+        }
     }
 
     private static boolean isTrue(String v) {

@@ -142,13 +142,17 @@ public final class TextProgressListener implements DownloadListener {
         line.append(name).repeat(" ", NAME_WIDTH - name.length() + 1);
         if (total > 0) {
             // a bar of fixed width, so that it does not jump while the text after it changes length
-            int barWidth = Math.clamp(width - 60, 10, 40);
+            int barWidth = Math.clamp(width - 62, 10, 40);
             int filled = (int) Math.min(barWidth, (long) ((double) done / total * barWidth));
             line.append(String.format(Locale.ROOT, "%3d%% ", percent(done, total)))
                     .append('[').repeat("#", filled).repeat(".", barWidth - filled).append("] ");
         }
-        line.append(total >= 0 ? sizes(done, total) : ByteSizes.format(done))
-                .append(speedSuffix(done, "  ", "")).append(eta(done, total));
+        line.append(total >= 0 ? sizes(done, total) : ByteSizes.format(done));
+        // speed and ETA only when they fit whole; the last column is left free so no terminal wraps the line
+        for (String optional : new String[]{speedSuffix(done, "  ", ""), eta(done, total)}) {
+            if (line.length() + optional.length() > width - 1) break;
+            line.append(optional);
+        }
         if (line.length() > width - 1) line.setLength(width - 1);
         String text = line.toString();
         if (text.equals(shown)) return;

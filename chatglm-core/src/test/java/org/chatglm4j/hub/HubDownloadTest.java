@@ -446,4 +446,19 @@ class HubDownloadTest {
                 .hasMessage(hub.endpoint() + " rejected the token (HF_TOKEN) for " + REPO
                         + ": check that it is valid (HTTP 401)");
     }
+
+    @Test
+    void aBlobLockedByThisProgramIsNotWrittenTwice() throws IOException {
+        String sha = FakeHub.sha256(files.get("ice_text.model"));
+        Path lockFile = cache.resolve(".locks").resolve(CACHE_FOLDER).resolve(sha + ".lock");
+        Files.createDirectories(lockFile.getParent());
+        try (var channel = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            channel.lock();
+            assertThatThrownBy(() -> resolve(options()))
+                    .isInstanceOf(ChatGlmException.class)
+                    .hasMessage("ice_text.model of " + REPO + " is already being downloaded by this program");
+        }
+        assertThat(resolve(options()).resolve("ice_text.model")).exists();
+    }
 }
