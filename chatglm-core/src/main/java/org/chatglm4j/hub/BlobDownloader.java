@@ -25,7 +25,6 @@ import java.util.regex.Pattern;
  * {@code blobs/<etag>} in one step. A per-blob lock file keeps two chatglm4j processes from writing the same blob.
  */
 final class BlobDownloader {
-    private static final int READ_BUFFER = 256 * 1024;
     private static final int WRITE_BUFFER = 1 << 20;
     private static final long MAX_BACKOFF_MILLIS = 5_000;
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
@@ -178,13 +177,16 @@ final class BlobDownloader {
              StallWatchdog watchdog = new StallWatchdog(options.readTimeout(), in);
              OutputStream out = Files.newOutputStream(part, StandardOpenOption.WRITE,
                      restart ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND)) {
-            byte[] buf = new byte[READ_BUFFER];
             byte[] pending = new byte[WRITE_BUFFER];
             int buffered = 0;
             while (true) {
+                if (buffered == pending.length) {
+                    out.write(pending, 0, buffered);
+                    buffered = 0;
+                }
                 int n;
                 try {
-                    n = in.read(buf);
+                    n = in.read(pending, buffered, pending.length - buffered);
                 } catch (IOException e) {
                     failure = watchdog.fired() ? stalled() : "connection lost (" + HubClient.describe(e) + ")";
                     break;
@@ -200,13 +202,8 @@ final class BlobDownloader {
                     overflow = true;
                     break;
                 }
-                if (buffered + n > pending.length) {
-                    out.write(pending, 0, buffered);
-                    buffered = 0;
-                }
-                System.arraycopy(buf, 0, pending, buffered, n);
+                if (digest != null) digest.update(pending, buffered, n);
                 buffered += n;
-                if (digest != null) digest.update(buf, 0, n);
                 done += n;
                 progress.update(done);
             }

@@ -7,16 +7,24 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -166,7 +174,7 @@ class HubDownloadTest {
         byte[] content = files.get("pytorch_model.bin");
         Path part = cache.resolve(CACHE_FOLDER).resolve("blobs").resolve(FakeHub.sha256(content) + ".incomplete");
         Files.createDirectories(part.getParent());
-        Files.write(part, java.util.Arrays.copyOf(content, 123_457));
+        Files.write(part, Arrays.copyOf(content, 123_457));
         List<long[]> started = new ArrayList<>();
 
         Path snapshot = ModelLocator.resolve(REPO, "main", options(), new DownloadListener() {
@@ -452,13 +460,57 @@ class HubDownloadTest {
         String sha = FakeHub.sha256(files.get("ice_text.model"));
         Path lockFile = cache.resolve(".locks").resolve(CACHE_FOLDER).resolve(sha + ".lock");
         Files.createDirectories(lockFile.getParent());
-        try (var channel = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE)) {
+        try (var channel = FileChannel.open(lockFile, StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
             channel.lock();
             assertThatThrownBy(() -> resolve(options()))
                     .isInstanceOf(ChatGlmException.class)
                     .hasMessage("ice_text.model of " + REPO + " is already being downloaded by this program");
         }
         assertThat(resolve(options()).resolve("ice_text.model")).exists();
+    }
+
+    @Test
+    void waitsForAnotherProcessDownloadingTheSameBlobAndUsesItsResult() throws Exception {
+        String sha = FakeHub.sha256(files.get("ice_text.model"));
+        Path repoDir = cache.resolve(CACHE_FOLDER);
+        Path lockFile = cache.resolve(".locks").resolve(CACHE_FOLDER).resolve(sha + ".lock");
+        Files.createDirectories(lockFile.getParent());
+        Files.createDirectories(repoDir.resolve("blobs"));
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process holder = new ProcessBuilder(javaBin.toString(), "-cp", System.getProperty("java.class.path"),
+                LockHolder.class.getName(), lockFile.toString(), repoDir.resolve("blobs").resolve(sha).toString(),
+                Fixtures.path("model_a/checkpoint/ice_text.model").toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            var stdout = new BufferedReader(new InputStreamReader(holder.getInputStream()));
+            assertThat(stdout.readLine()).isEqualTo("locked");
+            var messages = new LinkedBlockingQueue<String>();
+            var result = CompletableFuture.supplyAsync(() -> ModelLocator.resolve(REPO, "main",
+                    options(), new DownloadListener() {
+                        @Override
+                        public void message(String text) {
+                            messages.add(text);
+                        }
+                    }));
+            String waiting = null;
+            while (waiting == null) {
+                String m = messages.poll(20, TimeUnit.SECONDS);
+                assertThat(m).as("a message before the timeout").isNotNull();
+                if (m.startsWith("Waiting for another process")) waiting = m;
+            }
+            assertThat(waiting).isEqualTo("Waiting for another process that is downloading ice_text.model of "
+                    + REPO);
+            assertThat(result).isNotDone();
+            holder.getOutputStream().write("go\n".getBytes());
+            holder.getOutputStream().flush();
+
+            Path snapshot = result.get(20, TimeUnit.SECONDS);
+            assertThat(Files.readAllBytes(snapshot.resolve("ice_text.model"))).isEqualTo(files.get("ice_text.model"));
+            assertThat(hub.served("ice_text.model")).isZero();
+        } finally {
+            holder.destroy();
+            holder.waitFor();
+        }
     }
 }
