@@ -16,8 +16,6 @@ public final class SentencePieceProcessor {
     private final Vocabulary vocab;
     private final Normalizer normalizer;
     private final Segmenter segmenter;
-    /** {@code PieceToId(IdToPiece(id))}: what decoding an id really looks up (differs only for odd models). */
-    private final int[] canonicalIds;
 
     public SentencePieceProcessor(SentencePieceModel model) {
         this.model = model;
@@ -30,11 +28,6 @@ public final class SentencePieceProcessor {
             default -> throw new ChatGlmException(model.source() + ": model_type " + model.algorithm()
                     + " is not supported");
         };
-        canonicalIds = new int[model.size()];
-        for (int i = 0; i < canonicalIds.length; i++) {
-            int id = vocab.pieceToId(model.pieceUtf8(i), 0, model.pieceUtf8(i).length);
-            canonicalIds[i] = id;
-        }
     }
 
     public static SentencePieceProcessor load(Path modelFile) {
@@ -131,7 +124,7 @@ public final class SentencePieceProcessor {
     /** Feeds vocabulary id {@code id} to an incremental decoder (by its piece, as SentencePiece does). */
     void pushId(PieceDecoder decoder, int id, StringBuilder out) {
         checkId(id);
-        decoder.push(canonicalIds[id], model.piece(id), out);
+        decoder.push(vocab.canonicalId(id), model.piece(id), out);
     }
 
     /** Feeds an arbitrary string as a piece to an incremental decoder. */
