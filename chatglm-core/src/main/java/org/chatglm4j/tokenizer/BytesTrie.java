@@ -140,6 +140,27 @@ final class BytesTrie {
             return value;
         }
 
+        /** Resets, then returns the value of the key equal to {@code text[from, to)}, or -1. */
+        int exact(byte[] text, int from, int to) {
+            reset();
+            if (from == to) return -1;
+            for (int i = from; i < to; i++) {
+                if (!next(text[i])) return -1;
+            }
+            return value;
+        }
+
+        /** Resets, then returns the length of the longest key that is a prefix of {@code text[from, to)}, or 0. */
+        int longestPrefix(byte[] text, int from, int to) {
+            reset();
+            int best = 0;
+            for (int i = from; i < to; i++) {
+                if (!next(text[i])) break;
+                if (value >= 0) best = i + 1 - from;
+            }
+            return best;
+        }
+
         /** First index in [from, to) whose byte at {@code depth} is ≥ {@code b}; the range holds keys longer than depth. */
         private int lowerBound(int from, int to, int b) {
             while (from < to) {
@@ -157,22 +178,11 @@ final class BytesTrie {
 
     /** The value of the key equal to {@code text[from, to)}, or -1. */
     int get(byte[] text, int from, int to) {
-        if (from == to) return -1;
-        Cursor c = cursor();
-        for (int i = from; i < to; i++) {
-            if (!c.next(text[i])) return -1;
-        }
-        return c.value();
+        return cursor().exact(text, from, to);
     }
 
     /** Length of the longest key that is a prefix of {@code text[from, to)}, or 0 if none. */
     int longestPrefix(byte[] text, int from, int to) {
-        Cursor c = cursor();
-        int best = 0;
-        for (int i = from; i < to; i++) {
-            if (!c.next(text[i])) break;
-            if (c.value() >= 0) best = i + 1 - from;
-        }
-        return best;
+        return cursor().longestPrefix(text, from, to);
     }
 }

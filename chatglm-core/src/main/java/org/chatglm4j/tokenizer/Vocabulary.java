@@ -79,10 +79,21 @@ final class Vocabulary {
 
     /** SentencePiece's {@code PieceToId}: reserved pieces first, then the others, else the unknown id. */
     int pieceToId(byte[] text, int from, int to) {
-        int id = reserved.get(text, from, to);
-        if (id >= 0) return id;
-        id = pieces.get(text, from, to);
-        return id >= 0 ? id : model.unkId();
+        return new Lookup().pieceToId(text, from, to);
+    }
+
+    /** Cursors for repeated lookups in one encoding call (no allocation per lookup). Not thread-safe. */
+    final class Lookup {
+        final BytesTrie.Cursor pieces = Vocabulary.this.pieces.cursor();
+        final BytesTrie.Cursor userDefined = Vocabulary.this.userDefined.cursor();
+        private final BytesTrie.Cursor reserved = Vocabulary.this.reserved.cursor();
+
+        int pieceToId(byte[] text, int from, int to) {
+            int id = reserved.exact(text, from, to);
+            if (id >= 0) return id;
+            id = pieces.exact(text, from, to);
+            return id >= 0 ? id : model.unkId();
+        }
     }
 
     int pieceToId(String piece) {

@@ -132,12 +132,16 @@ class ChatGlmTokenizerTest {
         ChatGlmTokenizer tok = TokenizerGoldens.tokenizer("tokenizer_unigram");
         int v = tok.vocabSize();
         assertThatThrownBy(() -> tok.decode(new int[]{5, v})).isInstanceOf(ChatGlmException.class)
-                .hasMessageContaining("token id " + v + " is out of range").hasMessageContaining("ice_text.model");
+                .hasMessageContaining("token id " + v + " is out of range").hasMessageContaining("ice_text.model")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
         assertThatThrownBy(() -> tok.decodeForChat(new int[]{v})).isInstanceOf(ChatGlmException.class);
         assertThatThrownBy(() -> tok.idToPiece(v)).isInstanceOf(ChatGlmException.class);
         assertThatThrownBy(() -> tok.streamingDecoder().push(v)).isInstanceOf(ChatGlmException.class);
-        // SPTokenizer.decode silently drops negative ids (it keeps only id - num_image_tokens >= 0)
-        assertThat(tok.decode(new int[]{-1, 609})).isEqualTo("你好");
+        // negative ids are rejected too (the reference would drop them in decode, print "<image_-1>" in HF decode)
+        assertThatThrownBy(() -> tok.decode(new int[]{-1, 609})).isInstanceOf(ChatGlmException.class)
+                .hasMessageContaining("token id -1 is out of range");
+        assertThatThrownBy(() -> tok.decodeForChat(new int[]{-1})).isInstanceOf(ChatGlmException.class);
+        assertThatThrownBy(() -> tok.idToPiece(-1)).isInstanceOf(ChatGlmException.class);
     }
 
     @Test
