@@ -161,7 +161,7 @@ final class BytesTrie {
             return best;
         }
 
-        /** First index in [from, to) whose byte at {@code depth} is ≥ {@code b}; the range holds keys longer than depth. */
+        /** First index in [from, to) whose byte at {@code depth} is ≥ {@code b} (keys there are longer than depth). */
         private int lowerBound(int from, int to, int b) {
             while (from < to) {
                 int mid = (from + to) >>> 1;

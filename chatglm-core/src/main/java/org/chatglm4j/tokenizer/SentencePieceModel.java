@@ -98,7 +98,8 @@ public final class SentencePieceModel {
     /** Checks that a known field has the wire type its declaration implies. */
     private static ProtoReader expect(ProtoReader r, int tag, int wireType) {
         if ((tag & 7) != wireType) {
-            throw r.corrupt("field " + (tag >>> 3) + " has wire type " + (tag & 7) + ", expected " + wireType, r.position());
+            throw r.corrupt("field " + (tag >>> 3) + " has wire type " + (tag & 7) + ", expected " + wireType,
+                    r.position());
         }
         return r;
     }
@@ -298,6 +299,7 @@ public final class SentencePieceModel {
     }
 
     public String piece(int id) {
+        checkId(id);
         String p = pieces[id];
         if (p == null) {
             p = new String(pieceUtf8[id], StandardCharsets.UTF_8);
@@ -321,11 +323,20 @@ public final class SentencePieceModel {
     }
 
     public float score(int id) {
+        checkId(id);
         return scores[id];
     }
 
     public PieceType type(int id) {
+        checkId(id);
         return types[id];
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= pieceUtf8.length) {
+            throw new ChatGlmException("piece id " + id + " is out of range: " + source + " has " + pieceUtf8.length
+                    + " pieces");
+        }
     }
 
     public Algorithm algorithm() {

@@ -58,7 +58,7 @@ public final class SentencePieceProcessor {
         return encode(text).pieces();
     }
 
-    /** Normalize, segment, then SentencePiece's {@code PopulateSentencePieceText}; pieces go to {@code pieces} if given. */
+    /** Normalize, segment, then SentencePiece's {@code PopulateSentencePieceText}; pieces go to a non-null list. */
     private int[] encode(String text, List<String> pieces) {
         byte[] normalized = normalizer.normalize(Utf8.encode(text));
         Segmentation seg = segmenter.segment(normalized);

@@ -82,6 +82,12 @@ final class Vocabulary {
         return new Lookup().pieceToId(text, from, to);
     }
 
+    /** {@code PieceToId} of a string. */
+    int pieceToId(String piece) {
+        byte[] b = Utf8.encode(piece);
+        return pieceToId(b, 0, b.length);
+    }
+
     /** Cursors for repeated lookups in one encoding call (no allocation per lookup). Not thread-safe. */
     final class Lookup {
         final BytesTrie.Cursor pieces = Vocabulary.this.pieces.cursor();
@@ -94,11 +100,6 @@ final class Vocabulary {
             id = pieces.exact(text, from, to);
             return id >= 0 ? id : model.unkId();
         }
-    }
-
-    int pieceToId(String piece) {
-        byte[] b = Utf8.encode(piece);
-        return pieceToId(b, 0, b.length);
     }
 
     /** The id of the byte piece for {@code b}; only with byte fallback. */
