@@ -30,6 +30,19 @@ public final class Q4Layout {
         return (word >>> (4 * (i / 8))) & 0xF;
     }
 
+    /** Packs a row of signed values {@code q[0, cols)} ∈ [-8, 7] into {@code rowBytes(cols)} bytes at {@code rowBase}. */
+    public static void packRow(int[] q, int cols, int[] words, MemorySegment seg, long rowBase) {
+        int n = (int) (rowBytes(cols) / 4);
+        java.util.Arrays.fill(words, 0, n, 0);
+        for (int e = 0; e < cols; e++) {
+            int v = q[e];
+            if (v < -8 || v > 7) throw new IllegalArgumentException("4-bit value out of range: " + v);
+            int i = e % UNIT;
+            words[(e / UNIT) * 8 + i % 8] |= (v + 8) << (4 * (i / 8));
+        }
+        MemorySegment.copy(words, 0, seg, INT, rowBase, n);
+    }
+
     /** Stores signed value {@code q ∈ [-8, 7]} as value {@code e} of the row at {@code rowBase}. */
     public static void set(MemorySegment seg, long rowBase, int e, int q) {
         if (q < -8 || q > 7) throw new IllegalArgumentException("4-bit value out of range: " + q);
