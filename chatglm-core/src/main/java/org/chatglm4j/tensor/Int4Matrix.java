@@ -32,7 +32,19 @@ public final class Int4Matrix implements WeightMatrix {
     @Override public int cols() { return cols; }
     @Override public String format() { return "int4"; }
     @Override public long byteSize() { return q.byteSize() + 4L * rows; }
-    @Override public boolean needsBlockSums() { return true; }
+    @Override public int inputScratch() { return cols + 1; }
+
+    /** Per input: the prescaled copy of {@link QuantKernels#prescale}, then the input's sum. */
+    @Override
+    public void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+        for (int j = 0; j < n; j++) {
+            int xo = (x0 + j) * cols, o = off + j * (cols + 1);
+            QuantKernels.prescale(x, xo, cols, aux, o);
+            float s = 0;
+            for (int k = 0; k < (cols / Q4Layout.UNIT) * Q4Layout.UNIT; k++) s += x[xo + k];
+            aux[o + cols] = s;
+        }
+    }
 
     public MemorySegment quants() { return q; }
     public float[] scales() { return scales; }
@@ -50,17 +62,15 @@ public final class Int4Matrix implements WeightMatrix {
     }
 
     @Override
-    public void dotRows(int r, float[] x, int x0, int nx, float[] sums, int sumsOff, float[] acc) {
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = r * rowBytes;
-        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT, nb = sumBlocks();
+        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT;
         for (int j = 0; j < nx; j++) {
-            int xo = (x0 + j) * cols;
-            float s = QuantKernels.q4Dot(q, base, units, x, xo);
-            float xsum = 0;
-            for (int b = 0; b < 2 * units; b++) xsum += sums[sumsOff + j * nb + b];
+            int xo = (x0 + j) * cols, o = auxOff + j * (cols + 1);
+            float s = QuantKernels.q4Dot(q, base, units, aux, o);
             float tail = 0;
             for (int k = mainEnd; k < cols; k++) tail += (Q4Layout.get(q, base, k) - 8) * x[xo + k];
-            acc[j] = scales[r] * (16 * s - 24 * xsum + tail);   // Σ(u−8)·x = 16·Σ(1+u/16)·x − 24·Σx
+            acc[j] = scales[r] * (s - 8 * aux[o + cols] + tail);   // Σ(u−8)·x over the full units, plus the tail
         }
     }
 

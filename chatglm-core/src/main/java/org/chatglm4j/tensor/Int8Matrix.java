@@ -46,7 +46,7 @@ public final class Int8Matrix implements WeightMatrix {
     }
 
     @Override
-    public void dotRows(int r, float[] x, int x0, int nx, float[] sums, int sumsOff, float[] acc) {
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = (long) r * cols;
         int main = cols & ~7;
         for (int j = 0; j < nx; j++) {

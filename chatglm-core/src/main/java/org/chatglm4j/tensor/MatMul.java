@@ -25,24 +25,13 @@ public final class MatMul {
     private MatMul() {
     }
 
-    /** Floats of scratch one thread needs for {@link #multiply} with matrices of at most {@code maxCols} columns. */
+    /**
+     * Floats of scratch one thread needs for {@link #multiply} with matrices of at most {@code maxCols} columns:
+     * a dequantized tile, or the dot results plus the prepared inputs of the decode regime.
+     */
     public static int scratchFloats(int maxCols) {
-        int sums = TILED_MIN_INPUTS * ((maxCols + WeightMatrix.SUM_BLOCK - 1) / WeightMatrix.SUM_BLOCK);
-        return Math.max(TILE_ROWS * K_BLOCK, TILE_ROWS + sums);
-    }
-
-    /** Sums of each input row over blocks of {@link WeightMatrix#SUM_BLOCK}: dst[j·nb + b]. */
-    static void blockSums(float[] x, int x0, int n, int cols, float[] dst, int dstOff) {
-        int nb = (cols + WeightMatrix.SUM_BLOCK - 1) / WeightMatrix.SUM_BLOCK;
-        for (int j = 0; j < n; j++) {
-            int xo = (x0 + j) * cols;
-            for (int b = 0; b < nb; b++) {
-                int k0 = b * WeightMatrix.SUM_BLOCK, k1 = Math.min(cols, k0 + WeightMatrix.SUM_BLOCK);
-                float s = 0;
-                for (int k = k0; k < k1; k++) s += x[xo + k];
-                dst[dstOff + j * nb + b] = s;
-            }
-        }
+        int perInput = maxCols + (maxCols + 31) / 32 + 1;   // the largest WeightMatrix.inputScratch()
+        return Math.max(TILE_ROWS * K_BLOCK, TILE_ROWS + TILED_MIN_INPUTS * perInput);
     }
 
     /** Vector kernels; {@code scratch} holds at least {@link #scratchFloats()} floats private to this thread. */
@@ -50,13 +39,13 @@ public final class MatMul {
                                 float[] scratch) {
         int rows = w.rows();
         if (n < TILED_MIN_INPUTS) {
-            // scratch: [0, 4) the dot results, then the inputs' block sums (quantized formats only)
-            int nb = w.sumBlocks();
-            if (w.needsBlockSums()) blockSums(x, x0, n, w.cols(), scratch, TILE_ROWS);
+            // scratch: [0, 4) the dot results, then the prepared inputs (quantized formats only)
+            int per = w.inputScratch();
+            if (per > 0) w.prepareInputs(x, x0, n, scratch, TILE_ROWS);
             for (int r = r0; r < r1; r++) {
                 for (int b = 0; b < n; b += 4) {
                     int nx = Math.min(4, n - b);
-                    w.dotRows(r, x, x0 + b, nx, scratch, TILE_ROWS + b * nb, scratch);
+                    w.dotRows(r, x, x0 + b, nx, scratch, TILE_ROWS + b * per, scratch);
                     for (int j = 0; j < nx; j++) y[(y0 + b + j) * rows + r] = scratch[j];
                 }
             }

@@ -33,7 +33,21 @@ public final class Q4Matrix implements WeightMatrix {
     @Override public int cols() { return cols; }
     @Override public String format() { return "q4"; }
     @Override public long byteSize() { return q.byteSize() + scales.byteSize(); }
-    @Override public boolean needsBlockSums() { return true; }
+    @Override public int inputScratch() { return cols + blocks; }
+
+    /** Per input: the prescaled copy of {@link QuantKernels#prescale}, then its sums over 32-value blocks. */
+    @Override
+    public void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+        for (int j = 0; j < n; j++) {
+            int xo = (x0 + j) * cols, o = off + j * (cols + blocks);
+            QuantKernels.prescale(x, xo, cols, aux, o);
+            for (int b = 0; b < blocks; b++) {
+                float s = 0;
+                for (int k = b * BLOCK; k < Math.min(cols, (b + 1) * BLOCK); k++) s += x[xo + k];
+                aux[o + cols + b] = s;
+            }
+        }
+    }
 
     public MemorySegment quants() { return q; }
     public MemorySegment scaleData() { return scales; }
@@ -56,17 +70,15 @@ public final class Q4Matrix implements WeightMatrix {
     }
 
     @Override
-    public void dotRows(int r, float[] x, int x0, int nx, float[] sums, int sumsOff, float[] acc) {
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = r * rowBytes, scaleBase = 2L * r * blocks;
-        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT, nb = sumBlocks();
+        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT;
         for (int j = 0; j < nx; j++) {
-            int xo = (x0 + j) * cols;
-            float s = QuantKernels.q4DotGrouped(q, base, scales, scaleBase, units, x, xo);
-            float corr = 0;
-            for (int b = 0; b < 2 * units; b++) corr += scale(r, b * BLOCK) * sums[sumsOff + j * nb + b];
+            int xo = (x0 + j) * cols, o = auxOff + j * (cols + blocks);
+            float s = QuantKernels.q4DotGrouped(q, base, scales, scaleBase, units, aux, o, aux, o + cols);
             float tail = 0;
             for (int k = mainEnd; k < cols; k++) tail += scale(r, k) * (Q4Layout.get(q, base, k) - 8) * x[xo + k];
-            acc[j] = s - 24 * corr + tail;
+            acc[j] = s + tail;
         }
     }
 

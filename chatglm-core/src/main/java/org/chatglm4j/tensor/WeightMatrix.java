@@ -22,26 +22,25 @@ public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, I
     /** Row {@code r} dequantized to float32 into {@code out[off, off + cols)} (embedding lookup). */
     void readRow(int r, float[] out, int off);
 
-    /** Whether {@link #dotRows} needs the inputs' sums over blocks of {@link #SUM_BLOCK} (quantized formats). */
-    default boolean needsBlockSums() {
-        return false;
+    /** Floats of per-input data {@link #dotRows} needs, prepared once per input by {@link #prepareInputs}. */
+    default int inputScratch() {
+        return 0;
     }
 
-    /** Elements per block of the input sums that quantized formats use to apply their zero point. */
-    int SUM_BLOCK = 32;
-
-    /** Number of {@link #SUM_BLOCK}-element blocks of a row. */
-    default int sumBlocks() {
-        return (cols() + SUM_BLOCK - 1) / SUM_BLOCK;
+    /**
+     * Prepares what {@link #dotRows} needs of inputs {@code x0 … x0+n-1} (e.g. a prescaled copy, block sums) into
+     * {@code aux[off + j·inputScratch(), …)}: once per input and thread, reused for every row.
+     */
+    default void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
     }
 
     /**
      * Fused dequantize-and-dot of row {@code r} with {@code nx} (1 to 4) consecutive rows of {@code x}:
      * {@code acc[j] = W[r]·x[(x0 + j)·cols, …)} for {@code j < nx}. Vector kernel: the weight row is read once for
-     * all {@code nx} inputs, which is what decode (one token per sequence) needs. When {@link #needsBlockSums()},
-     * {@code sums[sumsOff + j·sumBlocks() + b]} holds the sum of input j over block b (see {@link MatMul}).
+     * all {@code nx} inputs, which is what decode (one token per sequence) needs. {@code aux[auxOff + j·
+     * inputScratch(), …)} holds what {@link #prepareInputs} made of input {@code x0 + j}.
      */
-    void dotRows(int r, float[] x, int x0, int nx, float[] sums, int sumsOff, float[] acc);
+    void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc);
 
     /** Scalar twin of {@link #dotRows}: computes everything from the definition (needs no sums). */
     void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc);

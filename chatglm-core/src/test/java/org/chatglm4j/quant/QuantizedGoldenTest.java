@@ -155,7 +155,8 @@ class QuantizedGoldenTest {
             ChatGlmModel stored = new ChatGlmModel(ChatGlmWeights.load(qcfg, pre.tensors(), dir, QuantFormat.NONE, QuantFormat.NONE, arena), pool);
             int[] ids = ints(Fixtures.json("model_a/forward.json").get("prompts").get(1).get("input_ids"));
             float[][] a = fullLogits(onTheFly, ids), b = fullLogits(stored, ids);
-            for (int i = 0; i < ids.length; i++) assertThat(maxDiff(a[i], b[i])).isLessThanOrEqualTo(1e-5f);
+            // same quantized values; only float summation order may differ (interpreted vs JIT-compiled reductions)
+            for (int i = 0; i < ids.length; i++) assertThat(maxDiff(a[i], b[i])).isLessThanOrEqualTo(1e-4f);
         }
     }
 }

@@ -64,8 +64,8 @@ class KernelTwinTest {
             float[] x = new float[4 * cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
             float[] vec = new float[4], sca = new float[4];
-            float[] sums = new float[4 * w.sumBlocks()];
-            MatMul.blockSums(x, 0, 4, cols, sums, 0);
+            float[] sums = new float[4 * w.inputScratch() + 1];
+            w.prepareInputs(x, 0, 4, sums, 0);
             for (int r = 0; r < rows; r++) {
                 for (int nx = 1; nx <= 4; nx++) {
                     w.dotRows(r, x, 0, nx, sums, 0, vec);
