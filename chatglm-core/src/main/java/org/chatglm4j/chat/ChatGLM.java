@@ -15,6 +15,7 @@ import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,7 +64,10 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         try {
             Checkpoint checkpoint = Checkpoint.open(folder);
             resources.add(checkpoint);
-            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString());
+            Arena arena = Arena.ofShared();       // quantized or repacked weights live here, off the heap
+            resources.add(arena);
+            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString(),
+                    options.quantize(), options.embeddings(), arena);
             PrefixEncoder prefix = null;
             if (options.ptuning() != null) {
                 Path p = options.ptuning();

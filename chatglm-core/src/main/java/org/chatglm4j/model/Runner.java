@@ -81,7 +81,7 @@ public final class Runner {
         this.mlp = new float[MLP_CHUNK * inner];
         this.outHidden = new float[LOGIT_CHUNK * h];
         this.logits = new float[LOGIT_CHUNK * vocab];
-        this.matmulScratch = new float[t][MatMul.scratchFloats()];
+        this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(h, inner))];
         this.query = new float[t][hd];
         this.scores = new float[t][KvCache.BLOCK];
     }

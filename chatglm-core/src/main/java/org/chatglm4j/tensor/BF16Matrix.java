@@ -58,7 +58,7 @@ public final class BF16Matrix implements WeightMatrix {
     }
 
     @Override
-    public void dotRows(int r, float[] x, int x0, int nx, float[] acc) {
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = (long) r * cols * 2;
         int upper = F.loopBound(cols);
         if (nx == 1) {
