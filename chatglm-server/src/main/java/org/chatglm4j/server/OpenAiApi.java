@@ -176,7 +176,6 @@ final class OpenAiApi {
                                 yield ApiError.internal("the generation failed");
                             }
                         };
-                        if (!ex.hasWritten()) throw err; // nothing sent yet: a plain HTTP error is still possible
                         streamError(ex, control, err);
                         return;
                     }
@@ -219,7 +218,9 @@ final class OpenAiApi {
         return send(ex, control, ("data: " + ctx.write(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
+    /** An error in a stream: a plain HTTP error while nothing was sent yet, else an error event and the end. */
     private void streamError(Exchange ex, RequestControl control, ApiError err) {
+        if (!ex.hasWritten()) throw err;
         ex.status = err.status;
         ex.note = err.getMessage();
         ObjectNode root = ctx.json().createObjectNode();

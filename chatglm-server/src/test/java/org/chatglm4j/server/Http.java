@@ -77,6 +77,11 @@ final class Http {
         return send(b);
     }
 
+    Reply postBytes(String path, byte[] body) {
+        return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    }
+
     Reply post(String path, Object json) {
         try {
             return post(path, JSON.writeValueAsString(json));

@@ -222,6 +222,8 @@ class OpenAiApiTest {
             stream a string      | {"stream": "yes", "messages": [{"role": "user", "content": "q"}]}        | stream           | true or false
             tools                | {"tools": [{"type": "function"}], "messages": [{"role": "user", "content": "q"}]} | tools   | not supported
             json mode            | {"response_format": {"type": "json_object"}, "messages": [{"role": "user", "content": "q"}]} | response_format | only response_format
+            temperature overflow | {"temperature": 1e999, "messages": [{"role": "user", "content": "q"}]}      | temperature      | finite number
+            max_tokens too big   | {"max_tokens": 99999999999999999999999, "messages": [{"role": "user", "content": "q"}]} | max_tokens | out of range
             model a number       | {"model": 5, "messages": [{"role": "user", "content": "q"}]}             | model            | must be a string
             """)
     void badRequestsAre400WithAMessage(String name, String body, String param, String message) {
@@ -233,6 +235,18 @@ class OpenAiApiTest {
         if (param == null) assertThat(err.get("param").isNull()).isTrue();
         else assertThat(err.get("param").asText()).isEqualTo(param);
         assertThat(engine.calls).isEmpty();
+    }
+
+    @Test
+    void deeplyNestedOrBrokenJsonIsA400() {
+        Http.Reply nested = http.post("v1/chat/completions", "[".repeat(5000) + "]".repeat(5000));
+        assertThat(nested.status()).isEqualTo(400);
+        assertThat(nested.json().get("error").get("code").asText()).isEqualTo("invalid_json");
+        byte[] badUtf8 = {'{', '"', 'm', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
+        Http.Reply bad = http.postBytes("v1/chat/completions", badUtf8);
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.json().get("error").get("code").asText()).isEqualTo("invalid_json");
+        assertThat(engine.seen).isEmpty();
     }
 
     @Test

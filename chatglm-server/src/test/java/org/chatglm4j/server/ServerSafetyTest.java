@@ -216,6 +216,10 @@ class ServerSafetyTest {
         Http.Reply waited = http.post("v1/chat/completions", ask(3, false));
         assertThat(waited.status()).isEqualTo(504);
         assertThat(waited.json().get("error").get("code").asText()).isEqualTo("timeout");
+        // a stream that timed out in the queue before anything was sent is a plain 504 too
+        Http.Reply waitedStream = http.post("v1/chat/completions", ask(3, true));
+        assertThat(waitedStream.status()).isEqualTo(504);
+        assertThat(waitedStream.json().get("error").get("code").asText()).isEqualTo("timeout");
         engine.gate.release(10);
         assertThat(running.get(30, TimeUnit.SECONDS).status()).isEqualTo(504);
         assertThat(engine.started.get()).isEqualTo(1);
