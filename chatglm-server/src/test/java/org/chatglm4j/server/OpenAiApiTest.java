@@ -133,6 +133,14 @@ class OpenAiApiTest {
         String one = CONVERSATION.replace("\"max_tokens\": 40", "\"max_tokens\": 40, \"stop\": " + Http.JSON.valueToTree(stop));
         assertThat(http.post("v1/chat/completions", one).json().get("choices").get(0).get("message").get("content").asText())
                 .isEqualTo(expected.response());
+        // streamed, the pieces never include text past the stop string
+        List<String> events = http.post("v1/chat/completions", one.replace("\"max_tokens\": 40", "\"max_tokens\": 40, \"stream\": true")).events();
+        StringBuilder text = new StringBuilder();
+        for (String e : events.subList(0, events.size() - 1)) {
+            text.append(Http.Reply.parse(e).get("choices").get(0).get("delta").path("content").asText(""));
+        }
+        assertThat(text.toString()).isEqualTo(expected.response());
+        assertThat(Http.Reply.parse(events.get(events.size() - 2)).get("choices").get(0).get("finish_reason").asText()).isEqualTo("stop");
     }
 
     @Test
