@@ -1,6 +1,9 @@
 package org.chatglm4j.chat;
 
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.cglm.CglmFormat;
+import org.chatglm4j.cglm.CglmModel;
+import org.chatglm4j.quant.QuantFormat;
 import org.chatglm4j.generate.Cancellation;
 import org.chatglm4j.generate.FinishReason;
 import org.chatglm4j.generate.GenerationConfig;
@@ -53,6 +56,9 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     }
 
     public static ChatGLM load(Path folder, LoadOptions options) {
+        if (Files.isRegularFile(folder) && folder.getFileName().toString().endsWith(CglmFormat.EXTENSION)) {
+            return loadCglm(folder, options);
+        }
         if (!Files.isDirectory(folder)) throw new ChatGlmException(folder + ": not a model folder");
         ChatGlmConfig cfg = ChatGlmConfig.load(folder.resolve("config.json"));
         ChatGlmTokenizer tokenizer = ChatGlmTokenizer.load(folder);
@@ -68,21 +74,40 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
             resources.add(arena);
             ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString(),
                     options.quantize(), options.embeddings(), arena);
-            PrefixEncoder prefix = null;
-            if (options.ptuning() != null) {
-                Path p = options.ptuning();
-                ChatGlmConfig pcfg = ChatGlmConfig.load(p.resolve("config.json"));
-                try (Checkpoint pck = Checkpoint.open(p)) {
-                    prefix = PrefixEncoder.load(cfg.withPrefix(pcfg.preSeqLen(), pcfg.prefixProjection()),
-                            pck.tensors(), p.toString());
-                }
-            }
+            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
             Parallel pool = new Parallel(options.threads());
             resources.add(pool);
             return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool), resources);
         } catch (RuntimeException e) {
             closeAll(resources);
             throw e;
+        }
+    }
+
+    /** A chatglm4j single-file model: mapped, nothing converted (its quantization was chosen by convert). */
+    private static ChatGLM loadCglm(Path file, LoadOptions options) {
+        if (options.quantize() != QuantFormat.NONE || options.embeddings() != QuantFormat.NONE) {
+            throw new ChatGlmException(file + ": a .cglm model keeps the quantization it was converted with;"
+                    + " convert again to change it");
+        }
+        List<AutoCloseable> resources = new ArrayList<>();
+        try {
+            CglmModel m = CglmModel.open(file);
+            resources.add(m);
+            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(m.config(), options.ptuning());
+            Parallel pool = new Parallel(options.threads());
+            resources.add(pool);
+            return new ChatGLM(m.tokenizer(), new ChatGlmModel(m.weights(), prefix, pool), resources);
+        } catch (RuntimeException e) {
+            closeAll(resources);
+            throw e;
+        }
+    }
+
+    private static PrefixEncoder loadPrefix(ChatGlmConfig cfg, Path p) {
+        ChatGlmConfig pcfg = ChatGlmConfig.load(p.resolve("config.json"));
+        try (Checkpoint pck = Checkpoint.open(p)) {
+            return PrefixEncoder.load(cfg.withPrefix(pcfg.preSeqLen(), pcfg.prefixProjection()), pck.tensors(), p.toString());
         }
     }
 
