@@ -141,43 +141,13 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     @Override
     public synchronized ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
                                                 ChatListener listener, Cancellation cancellation) {
-        if (query == null) throw new ChatGlmException("the query is missing");
         List<Round> past = history == null ? List.of() : List.copyOf(history);
-        int dropped = 0;
-        int[] ids;
-        while (true) {
-            ids = tokenizer.encodeForModel(ChatPrompt.build(query, past.subList(dropped, past.size())));
-            int room = config.maxNewTokens() > 0 ? config.maxNewTokens() : 1;
-            if (ids.length + room <= config.maxLength()) break;
-            if (dropped == past.size()) {
-                throw new ChatGlmException("the query is " + ids.length + " tokens long: with max_length "
-                        + config.maxLength() + " there is no room for a reply");
-            }
-            dropped++;
-        }
-        ResponseStreamer streamer = new ResponseStreamer(config.stop());
-        boolean perToken = listener != null || !config.stop().isEmpty();
-        List<Integer> generated = new ArrayList<>();
-        boolean[] stopped = {false};
-        TokenListener tokens = !perToken ? TokenListener.NONE : token -> {
-            generated.add(token);
-            String full = ResponsePostprocess.apply(tokenizer.decodeForChat(toArray(generated)));
-            String delta = streamer.update(full);
-            if (delta == null) {
-                stopped[0] = true;
-                return false;
-            }
-            if (listener != null) listener.onUpdate(delta, full);
-            return true;
-        };
-        GenerationResult result = generator.generate(ids, config, tokens, cancellation);
-        String response = stopped[0] ? streamer.response()
-                : ResponsePostprocess.apply(tokenizer.decodeForChat(result.generatedIds()));
-        if (listener != null && !stopped[0]) {
-            streamer.update(response);
-            String rest = streamer.finish();
-            if (!rest.isEmpty()) listener.onUpdate(rest, response);
-        }
+        PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
+        ReplyAssembler reply = new ReplyAssembler(tokenizer, listener, config.stop());
+        GenerationResult result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
+        String response = reply.finish(result);
+        int[] ids = prompt.ids();
+        int dropped = prompt.dropped();
         List<Round> newHistory = new ArrayList<>(past);
         newHistory.add(new Round(query, response));
         return new ChatResponse(response, List.copyOf(newHistory), result.finishReason(), ids.length,
@@ -188,12 +158,6 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     public synchronized GenerationResult generate(int[] inputIds, GenerationConfig config, TokenListener listener,
                                                   Cancellation cancellation) {
         return generator.generate(inputIds, config, listener == null ? TokenListener.NONE : listener, cancellation);
-    }
-
-    private static int[] toArray(List<Integer> list) {
-        int[] a = new int[list.size()];
-        for (int i = 0; i < a.length; i++) a[i] = list.get(i);
-        return a;
     }
 
     @Override
