@@ -27,6 +27,9 @@ public final class F16Matrix implements WeightMatrix {
         this.cols = cols;
     }
 
+    /** The raw little-endian values, row-major. */
+    public MemorySegment data() { return data; }
+
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public String format() { return "f16"; }
