@@ -1,6 +1,7 @@
 package org.chatglm4j.server;
 
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.chat.BatchingEngine;
 import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.chat.LoadOptions;
 
@@ -25,6 +26,8 @@ public final class ServeMain {
               --host ADDR             address to bind (default 127.0.0.1; 0.0.0.0 exposes the server to the network)
               --port N                port (default 8000, 0 = any free port)
               --api-key KEY           require "Authorization: Bearer KEY" on the API (or set CHATGLM_API_KEY)
+              --batch N               decode up to N replies together (continuous batching); the engine then
+                                      admits requests: N running plus --max-queue waiting
               --max-concurrency N     requests generating at once (default 1; 0 = leave admission to the engine)
               --max-queue N           requests waiting for a slot before 429/503 (default 16)
               --timeout SECONDS       time limit of one request, waiting included (default 600)
@@ -54,7 +57,8 @@ public final class ServeMain {
 
     static void run(Parsed p, PrintStream err) throws IOException, InterruptedException {
         try (ChatGLM glm = ChatGLM.load(p.model(), p.load());
-             ChatServer server = ChatServer.start(p.options(), glm)) {
+             BatchingEngine batching = p.batch() > 0 ? new BatchingEngine(glm, p.batch(), p.options().maxQueue()) : null;
+             ChatServer server = ChatServer.start(p.options(), batching != null ? batching : glm)) {
             err.println("chatglm4j: serving " + p.options().modelName() + " at " + server.uri()
                     + "  (OpenAI base URL " + server.uri() + "v1)");
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "chatglm-shutdown"));
@@ -65,7 +69,8 @@ public final class ServeMain {
         }
     }
 
-    record Parsed(Path model, LoadOptions load, ServerOptions options) {
+    /** @param batch continuous-batching width, 0 for one reply at a time */
+    record Parsed(Path model, LoadOptions load, ServerOptions options, int batch) {
     }
 
     /** Parses the command line; null for --help. */
@@ -73,6 +78,7 @@ public final class ServeMain {
         ServerOptions o = ServerOptions.defaults();
         LoadOptions load = LoadOptions.defaults();
         Path model = null;
+        int batch = 0;
         String key = envApiKey == null || envApiKey.isBlank() ? null : envApiKey;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -94,6 +100,7 @@ public final class ServeMain {
                 case "--host" -> o = o.withHost(value);
                 case "--port" -> o = o.withPort(number(name, value));
                 case "--api-key" -> key = value;
+                case "--batch" -> batch = number(name, value);
                 case "--max-concurrency" -> o = o.withMaxConcurrency(number(name, value));
                 case "--max-queue" -> o = o.withMaxQueue(number(name, value));
                 case "--timeout" -> o = o.withRequestTimeout(Duration.ofSeconds(number(name, value)));
@@ -103,7 +110,10 @@ public final class ServeMain {
             }
         }
         if (model == null) throw new IllegalArgumentException("--model DIR is required");
-        return new Parsed(model, load, o.withApiKey(key));
+        if (batch < 0) throw new IllegalArgumentException("--batch must be >= 0, got " + batch);
+        // a batching engine does its own admission (EngineBusyException when full)
+        if (batch > 0) o = o.withMaxConcurrency(0);
+        return new Parsed(model, load, o.withApiKey(key), batch);
     }
 
     private static int number(String name, String value) {

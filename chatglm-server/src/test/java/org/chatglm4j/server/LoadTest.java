@@ -1,5 +1,6 @@
 package org.chatglm4j.server;
 
+import org.chatglm4j.chat.BatchingEngine;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Many users at once: 32 streaming clients on loopback for 60 s (-Dchatglm.load.seconds, -Dchatglm.load.clients)
+ * Many users at once: 32 streaming clients on loopback for 60 s (-Dchatglm.load.seconds, -Dchatglm.load.clients;
+ * -Dchatglm.load.batch=N serves through a {@link BatchingEngine} of that width)
  * against the fixture model; one in eight hangs up after its first words. Every stream must end complete or be
  * cancelled by its client, no 5xx, nothing left running, and the heap back where it was. Not part of the default
  * run: {@code mvn -pl chatglm-server -am test -Dtest=LoadTest -DexcludedGroups=none -Dgroups=load
@@ -31,8 +33,10 @@ class LoadTest {
     void thirtyTwoStreamingClientsForAMinute() throws Exception {
         int seconds = Integer.getInteger("chatglm.load.seconds", 60);
         int clients = Integer.getInteger("chatglm.load.clients", 32);
-        try (ChatServer server = ChatServer.start(ServerOptions.defaults().withPort(0).withMaxConcurrency(1)
-                .withMaxQueue(clients * 2).withRequestTimeout(Duration.ofMinutes(5)), Fixture.model())) {
+        int batch = Integer.getInteger("chatglm.load.batch", 0); // > 0: through BatchingEngine, which then admits
+        try (BatchingEngine batching = batch > 0 ? new BatchingEngine(Fixture.model(), batch, clients * 2) : null;
+             ChatServer server = ChatServer.start(ServerOptions.defaults().withPort(0).withMaxConcurrency(batch > 0 ? 0 : 1)
+                .withMaxQueue(clients * 2).withRequestTimeout(Duration.ofMinutes(5)), batching != null ? batching : Fixture.model())) {
             URI uri = server.uri();
             Http http = new Http(uri);
             // warm up (class loading, JIT), then take the heap baseline
@@ -70,7 +74,7 @@ class LoadTest {
             ServerSafetyTest.await(() -> http.get("health").json().get("running").asInt() == 0
                     && http.get("health").json().get("queue").asInt() == 0, "the server is idle");
             long heapAfter = settledHeap();
-            String report = "load: %d clients, %d s: %d complete, %d cancelled by their client, %d busy (429), %d 5xx, %d broken; slowest %d ms; heap %d MiB before, %d MiB after"
+            String report = ("load (" + (batch > 0 ? "batching engine, batch " + batch : "ChatGLM, one at a time") + "): %d clients, %d s: %d complete, %d cancelled by their client, %d busy (429), %d 5xx, %d broken; slowest %d ms; heap %d MiB before, %d MiB after")
                     .formatted(clients, seconds, complete.get(), cancelled.get(), busy.get(), serverErrors.get(), broken.get(),
                             worstMillis.get(), heapBefore >> 20, heapAfter >> 20);
             System.out.println(report);

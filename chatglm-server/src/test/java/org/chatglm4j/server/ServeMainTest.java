@@ -30,6 +30,16 @@ class ServeMainTest {
     }
 
     @Test
+    void batchingLeavesAdmissionToTheEngine() {
+        ServeMain.Parsed p = ServeMain.parse(new String[]{"--model", "/m", "--batch", "8", "--max-queue", "20"}, null);
+        assertThat(p.batch()).isEqualTo(8);
+        assertThat(p.options().maxConcurrency()).isZero();
+        assertThat(p.options().maxQueue()).isEqualTo(20);
+        assertThat(ServeMain.parse(new String[]{"--model", "/m"}, null).batch()).isZero();
+        assertThatThrownBy(() -> ServeMain.parse(new String[]{"--model", "/m", "--batch", "-1"}, null)).hasMessageContaining("--batch must be >= 0");
+    }
+
+    @Test
     void apiKeyFromTheEnvironmentUnlessGiven() {
         assertThat(ServeMain.parse(new String[]{"--model", "/m"}, "envkey").options().apiKey()).isEqualTo("envkey");
         assertThat(ServeMain.parse(new String[]{"--model", "/m", "--api-key", "arg"}, "envkey").options().apiKey()).isEqualTo("arg");
