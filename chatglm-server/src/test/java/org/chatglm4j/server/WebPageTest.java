@@ -125,6 +125,8 @@ class WebPageTest {
         assertThat(driver.findElement(By.id("clear")).getText()).isEqualTo("清空历史");
         assertThat(driver.findElement(By.id("send")).getText()).isEqualTo("发送");
         assertThat(driver.findElement(By.id("input")).getAttribute("placeholder")).contains("输入问题");
+        // fits a phone's width: nothing scrolls sideways
+        assertThat((Long) js("return document.documentElement.scrollWidth - window.innerWidth")).isLessThanOrEqualTo(0L);
 
         // 1. a short reply (small maximum length) that completes; the page shows exactly the server's reply
         engine.tokenDelayMillis = 10;
