@@ -77,7 +77,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
             PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
             Parallel pool = new Parallel(options.threads());
             resources.add(pool);
-            return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool), resources);
+            return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool, options.kvCache()), resources);
         } catch (RuntimeException e) {
             closeAll(resources);
             throw e;
@@ -97,7 +97,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
             PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(m.config(), options.ptuning());
             Parallel pool = new Parallel(options.threads());
             resources.add(pool);
-            return new ChatGLM(m.tokenizer(), new ChatGlmModel(m.weights(), prefix, pool), resources);
+            return new ChatGLM(m.tokenizer(), new ChatGlmModel(m.weights(), prefix, pool, options.kvCache()), resources);
         } catch (RuntimeException e) {
             closeAll(resources);
             throw e;
