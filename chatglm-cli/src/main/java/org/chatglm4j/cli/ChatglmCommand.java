@@ -5,6 +5,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -35,7 +37,9 @@ public final class ChatglmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (chat, generate, "
-                + "tokenize, logits, info)");
+        List<String> commands = new ArrayList<>(spec.subcommands().keySet());
+        commands.remove("help");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required ("
+                + String.join(", ", commands) + ")");
     }
 }
