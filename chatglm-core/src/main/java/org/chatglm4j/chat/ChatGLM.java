@@ -1,6 +1,9 @@
 package org.chatglm4j.chat;
 
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.cglm.CglmFormat;
+import org.chatglm4j.cglm.CglmModel;
+import org.chatglm4j.quant.QuantFormat;
 import org.chatglm4j.generate.Cancellation;
 import org.chatglm4j.generate.FinishReason;
 import org.chatglm4j.generate.GenerationConfig;
@@ -15,6 +18,7 @@ import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 
+import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,6 +56,9 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     }
 
     public static ChatGLM load(Path folder, LoadOptions options) {
+        if (Files.isRegularFile(folder) && folder.getFileName().toString().endsWith(CglmFormat.EXTENSION)) {
+            return loadCglm(folder, options);
+        }
         if (!Files.isDirectory(folder)) throw new ChatGlmException(folder + ": not a model folder");
         ChatGlmConfig cfg = ChatGlmConfig.load(folder.resolve("config.json"));
         ChatGlmTokenizer tokenizer = ChatGlmTokenizer.load(folder);
@@ -63,22 +70,44 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         try {
             Checkpoint checkpoint = Checkpoint.open(folder);
             resources.add(checkpoint);
-            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString());
-            PrefixEncoder prefix = null;
-            if (options.ptuning() != null) {
-                Path p = options.ptuning();
-                ChatGlmConfig pcfg = ChatGlmConfig.load(p.resolve("config.json"));
-                try (Checkpoint pck = Checkpoint.open(p)) {
-                    prefix = PrefixEncoder.load(cfg.withPrefix(pcfg.preSeqLen(), pcfg.prefixProjection()),
-                            pck.tensors(), p.toString());
-                }
-            }
+            Arena arena = Arena.ofShared();       // quantized or repacked weights live here, off the heap
+            resources.add(arena);
+            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString(),
+                    options.quantize(), options.embeddings(), arena);
+            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
             Parallel pool = new Parallel(options.threads());
             resources.add(pool);
-            return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool), resources);
+            return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool, options.kvCache()), resources);
         } catch (RuntimeException e) {
             closeAll(resources);
             throw e;
+        }
+    }
+
+    /** A chatglm4j single-file model: mapped, nothing converted (its quantization was chosen by convert). */
+    private static ChatGLM loadCglm(Path file, LoadOptions options) {
+        if (options.quantize() != QuantFormat.NONE || options.embeddings() != QuantFormat.NONE) {
+            throw new ChatGlmException(file + ": a .cglm model keeps the quantization it was converted with;"
+                    + " convert again to change it");
+        }
+        List<AutoCloseable> resources = new ArrayList<>();
+        try {
+            CglmModel m = CglmModel.open(file);
+            resources.add(m);
+            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(m.config(), options.ptuning());
+            Parallel pool = new Parallel(options.threads());
+            resources.add(pool);
+            return new ChatGLM(m.tokenizer(), new ChatGlmModel(m.weights(), prefix, pool, options.kvCache()), resources);
+        } catch (RuntimeException e) {
+            closeAll(resources);
+            throw e;
+        }
+    }
+
+    private static PrefixEncoder loadPrefix(ChatGlmConfig cfg, Path p) {
+        ChatGlmConfig pcfg = ChatGlmConfig.load(p.resolve("config.json"));
+        try (Checkpoint pck = Checkpoint.open(p)) {
+            return PrefixEncoder.load(cfg.withPrefix(pcfg.preSeqLen(), pcfg.prefixProjection()), pck.tensors(), p.toString());
         }
     }
 
@@ -112,43 +141,13 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     @Override
     public synchronized ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
                                                 ChatListener listener, Cancellation cancellation) {
-        if (query == null) throw new ChatGlmException("the query is missing");
         List<Round> past = history == null ? List.of() : List.copyOf(history);
-        int dropped = 0;
-        int[] ids;
-        while (true) {
-            ids = tokenizer.encodeForModel(ChatPrompt.build(query, past.subList(dropped, past.size())));
-            int room = config.maxNewTokens() > 0 ? config.maxNewTokens() : 1;
-            if (ids.length + room <= config.maxLength()) break;
-            if (dropped == past.size()) {
-                throw new ChatGlmException("the query is " + ids.length + " tokens long: with max_length "
-                        + config.maxLength() + " there is no room for a reply");
-            }
-            dropped++;
-        }
-        ResponseStreamer streamer = new ResponseStreamer(config.stop());
-        boolean perToken = listener != null || !config.stop().isEmpty();
-        List<Integer> generated = new ArrayList<>();
-        boolean[] stopped = {false};
-        TokenListener tokens = !perToken ? TokenListener.NONE : token -> {
-            generated.add(token);
-            String full = ResponsePostprocess.apply(tokenizer.decodeForChat(toArray(generated)));
-            String delta = streamer.update(full);
-            if (delta == null) {
-                stopped[0] = true;
-                return false;
-            }
-            if (listener != null) listener.onUpdate(delta, full);
-            return true;
-        };
-        GenerationResult result = generator.generate(ids, config, tokens, cancellation);
-        String response = stopped[0] ? streamer.response()
-                : ResponsePostprocess.apply(tokenizer.decodeForChat(result.generatedIds()));
-        if (listener != null && !stopped[0]) {
-            streamer.update(response);
-            String rest = streamer.finish();
-            if (!rest.isEmpty()) listener.onUpdate(rest, response);
-        }
+        PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
+        ReplyAssembler reply = new ReplyAssembler(tokenizer, listener, config.stop());
+        GenerationResult result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
+        String response = reply.finish(result);
+        int[] ids = prompt.ids();
+        int dropped = prompt.dropped();
         List<Round> newHistory = new ArrayList<>(past);
         newHistory.add(new Round(query, response));
         return new ChatResponse(response, List.copyOf(newHistory), result.finishReason(), ids.length,
@@ -159,12 +158,6 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     public synchronized GenerationResult generate(int[] inputIds, GenerationConfig config, TokenListener listener,
                                                   Cancellation cancellation) {
         return generator.generate(inputIds, config, listener == null ? TokenListener.NONE : listener, cancellation);
-    }
-
-    private static int[] toArray(List<Integer> list) {
-        int[] a = new int[list.size()];
-        for (int i = 0; i < a.length; i++) a[i] = list.get(i);
-        return a;
     }
 
     @Override

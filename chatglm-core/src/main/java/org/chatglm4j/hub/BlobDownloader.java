@@ -15,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,8 +42,14 @@ final class BlobDownloader {
         this.listener = listener;
     }
 
-    /** The blob for {@code meta}, downloaded unless the cache already has it. */
-    Path fetch(HubCache cache, FileMetadata meta) {
+    /**
+     * The blob of a file, downloaded unless the cache already has it.
+     *
+     * @param metadata asks the hub about the file; called once, and again before each resume for a fresh download
+     *                 location
+     */
+    Path fetch(HubCache cache, Supplier<FileMetadata> metadata) {
+        FileMetadata meta = metadata.get();
         Path blob = cache.blob(meta.etag());
         if (complete(blob, meta.size())) return blob;
         try {
@@ -57,7 +64,7 @@ final class BlobDownloader {
             // another process may have finished the blob while we waited for the lock
             if (complete(blob, meta.size())) return blob;
             Path part = cache.incomplete(meta.etag());
-            download(meta, part);
+            download(meta, metadata, part);
             HubCache.moveAtomically(part, blob);
             return blob;
         } catch (IOException e) {
@@ -86,7 +93,7 @@ final class BlobDownloader {
     }
 
     /** Fills {@code part} with the verified content of the file. */
-    private void download(FileMetadata meta, Path part) throws IOException {
+    private void download(FileMetadata meta, Supplier<FileMetadata> metadata, Path part) throws IOException {
         String file = meta.file();
         long total = meta.size();
         MessageDigest digest = meta.sha256() == null ? null : sha256();
@@ -105,8 +112,9 @@ final class BlobDownloader {
         listener.fileStarted(file, total, have);
         Progress progress = new Progress(file, total, have);
         int failures = 0;
+        URI uri = meta.downloadUri();
         while (total < 0 || have < total) {
-            Attempt a = transfer(meta, part, have, digest, progress);
+            Attempt a = transfer(meta, uri, part, have, digest, progress);
             failures = a.bytesAfter > a.bytesBefore ? 0 : failures + 1;
             have = a.bytesAfter;
             if (a.failure == null) break;
@@ -118,6 +126,13 @@ final class BlobDownloader {
             }
             listener.message(file + ": " + a.failure + " at " + ByteSizes.format(have) + ", resuming");
             backoff(failures, file);
+            FileMetadata again = metadata.get();
+            if (!again.etag().equals(meta.etag())) {
+                listener.fileFailed(file, have, total);
+                throw new ChatGlmException(file + " of " + repo + " changed on the hub during the download (etag "
+                        + meta.etag() + ", now " + again.etag() + "); run again");
+            }
+            uri = again.downloadUri();
         }
         progress.finish(have);
         if (digest != null) {
@@ -140,11 +155,10 @@ final class BlobDownloader {
     }
 
     /** One request for the rest of the file, appended to {@code part}. */
-    private Attempt transfer(FileMetadata meta, Path part, long have, MessageDigest digest, Progress progress)
-            throws IOException {
+    private Attempt transfer(FileMetadata meta, URI uri, Path part, long have, MessageDigest digest,
+                             Progress progress) throws IOException {
         String file = meta.file();
         long total = meta.size();
-        URI uri = meta.downloadUri();
         HttpResponse<InputStream> r = client.openDownload(uri, file, have);
         int status = r.statusCode();
         boolean restart = false;

@@ -116,7 +116,7 @@ public final class ModelLocator {
         List<String> wanted = new ArrayList<>(plan.files());
         if (plan.weights().sharded()) {
             String index = plan.weights().file;
-            ensure(cache, client, downloader, commit, index, null, snapshot, label);
+            ensure(cache, client, downloader, commit, index, snapshot, label);
             wanted.remove(index);
             for (String shard : ModelFiles.shards(snapshot.resolve(index), plan.weights())) {
                 if (!siblings.contains(shard)) {
@@ -138,9 +138,7 @@ public final class ModelLocator {
             listener.message(toFetch.size() + " file" + (toFetch.size() == 1 ? "" : "s") + " to fetch, up to "
                     + ByteSizes.format(bytes));
         }
-        for (Map.Entry<String, FileMetadata> e : toFetch.entrySet()) {
-            ensure(cache, client, downloader, commit, e.getKey(), e.getValue(), snapshot, label);
-        }
+        for (String f : toFetch.keySet()) ensure(cache, client, downloader, commit, f, snapshot, label);
         List<String> lacking = ModelFiles.missing(snapshot);
         if (!lacking.isEmpty()) {
             // only reachable if the repo changed under us or the cache was edited meanwhile
@@ -150,12 +148,15 @@ public final class ModelLocator {
         return snapshot;
     }
 
-    /** Makes {@code snapshot/file} present, downloading its blob unless the cache has it. */
+    /**
+     * Makes {@code snapshot/file} present, downloading its blob unless the cache has it. The metadata is asked for
+     * right before the transfer, and again before each resume, because the CDN locations the hub hands out are
+     * signed URLs that expire (a multi-GB model can take longer than that).
+     */
     private static void ensure(HubCache cache, HubClient client, BlobDownloader downloader, String commit,
-                               String file, FileMetadata known, Path snapshot, String label) {
+                               String file, Path snapshot, String label) {
         if (HubCache.present(snapshot.resolve(file))) return;
-        FileMetadata meta = known != null ? known : metadata(client, commit, file, label);
-        Path blob = downloader.fetch(cache, meta);
+        Path blob = downloader.fetch(cache, () -> metadata(client, commit, file, label));
         cache.link(commit, file, blob);
     }
 

@@ -80,6 +80,32 @@ public record ChatGlmConfig(
                 positionEncoding2d, bits, preSeqLen, prefixProjection, torchDtype);
     }
 
+    /** The config as config.json spells it (what {@link #parse} reads back). */
+    public java.util.Map<String, Object> toJson() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("model_type", "chatglm");
+        m.put("vocab_size", vocabSize);
+        m.put("hidden_size", hiddenSize);
+        m.put("num_layers", numLayers);
+        m.put("num_attention_heads", numAttentionHeads);
+        m.put("inner_hidden_size", innerHiddenSize);
+        m.put("layernorm_epsilon", Double.parseDouble(Float.toString(layernormEpsilon)));
+        m.put("bos_token_id", bosTokenId);
+        m.put("eos_token_id", eosTokenId);
+        m.put("mask_token_id", maskTokenId);
+        m.put("gmask_token_id", gmaskTokenId);
+        m.put("pad_token_id", padTokenId);
+        m.put("max_sequence_length", maxSequenceLength);
+        m.put("position_encoding_2d", positionEncoding2d);
+        m.put("quantization_bit", quantizationBit);
+        if (preSeqLen > 0) {
+            m.put("pre_seq_len", preSeqLen);
+            m.put("prefix_projection", prefixProjection);
+        }
+        m.put("torch_dtype", torchDtype);
+        return m;
+    }
+
     /** The real THUDM/chatglm-6b geometry (used by benchmarks and the random-weight generator). */
     public static ChatGlmConfig chatglm6b() {
         return new ChatGlmConfig(130528, 4096, 28, 32, 16384, 1e-5f, 130004, 130005, 130000, 130001, 3, 2048,

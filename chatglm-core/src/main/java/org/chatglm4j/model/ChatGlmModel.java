@@ -19,13 +19,20 @@ public final class ChatGlmModel {
     private final Parallel pool;
     private final PrefixEncoder prefix;
     private final float[] prefixPast;   // [pre, 2·L·h], computed once: every sequence starts with it
+    private final KvCache.Precision kvPrecision;
 
     public ChatGlmModel(ChatGlmWeights weights, Parallel pool) {
         this(weights, null, pool);
     }
 
-    /** A model with a P-Tuning v2 prefix encoder (null for none). */
+    /** A model with a P-Tuning v2 prefix encoder (null for none) and float32 KV caches. */
     public ChatGlmModel(ChatGlmWeights weights, PrefixEncoder prefix, Parallel pool) {
+        this(weights, prefix, pool, KvCache.Precision.F32);
+    }
+
+    /** @param kvPrecision precision of the caches of {@link #newCache()} (F32 is exact, F16 halves their memory) */
+    public ChatGlmModel(ChatGlmWeights weights, PrefixEncoder prefix, Parallel pool, KvCache.Precision kvPrecision) {
+        this.kvPrecision = kvPrecision;
         this.config = prefix == null ? weights.config()
                 : weights.config().withPrefix(prefix.preSeqLen(), prefix.projection());
         this.weights = weights;
@@ -33,6 +40,10 @@ public final class ChatGlmModel {
         this.pool = pool;
         this.prefix = prefix;
         this.prefixPast = prefix == null ? null : prefix.pastKeyValues(config);
+    }
+
+    public KvCache.Precision kvPrecision() {
+        return kvPrecision;
     }
 
     public PrefixEncoder prefixEncoder() {
@@ -61,7 +72,7 @@ public final class ChatGlmModel {
 
     /** An empty cache for a new sequence, holding the P-tuning prefix keys/values if the model has a prefix. */
     public KvCache newCache() {
-        KvCache cache = new KvCache(config.numLayers(), config.numAttentionHeads(), config.headSize());
+        KvCache cache = new KvCache(config.numLayers(), config.numAttentionHeads(), config.headSize(), kvPrecision);
         if (prefixPast != null) {
             int pre = prefix.preSeqLen(), h = config.hiddenSize(), hd = config.headSize(), row = 2 * config.numLayers() * h;
             cache.reserve(pre);

@@ -8,6 +8,11 @@ import org.chatglm4j.tensor.F16;
 import org.chatglm4j.tensor.F16Matrix;
 import org.chatglm4j.tensor.F32Matrix;
 import org.chatglm4j.tensor.WeightMatrix;
+import org.chatglm4j.tensor.Int4Matrix;
+import org.chatglm4j.tensor.Int8Matrix;
+import org.chatglm4j.quant.QuantFormat;
+import org.chatglm4j.quant.Quantizer;
+import java.lang.foreign.Arena;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -30,9 +35,30 @@ public record ChatGlmWeights(
         WeightMatrix lmHead) {           // [vocab, h] = wordEmbeddings
 
     public static ChatGlmWeights load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source) {
-        Loader l = new Loader(tensors, source);
+        return load(cfg, tensors, source, QuantFormat.NONE, QuantFormat.NONE, null);
+    }
+
+    /**
+     * Loads the weights, quantizing while loading when asked: each linear matrix is quantized row by row into
+     * {@code arena} and its mapped source pages are released right away, so peak memory stays near the quantized
+     * size. A checkpoint that is already quantized ({@code quantization_bit} in config.json) is used as it is.
+     *
+     * @param linears    format of the four linear layers of every block
+     * @param embeddings format of the word embeddings, which are also the tied lm_head (the reference keeps fp16)
+     */
+    public static ChatGlmWeights load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source,
+                                      QuantFormat linears, QuantFormat embeddings, Arena arena) {
+        if ((linears != QuantFormat.NONE || embeddings != QuantFormat.NONE) && arena == null) {
+            throw new IllegalArgumentException("quantizing needs an arena for the quantized weights");
+        }
+        if (cfg.quantizationBit() != 0 && linears != QuantFormat.NONE) {
+            throw new ChatGlmException(source + ": the checkpoint is already quantized to int" + cfg.quantizationBit()
+                    + "; quantizing again needs a float16 checkpoint");
+        }
+        Loader l = new Loader(tensors, source, linears, arena);
         int h = cfg.hiddenSize(), inner = cfg.innerHiddenSize();
-        WeightMatrix embeddings = l.matrix("transformer.word_embeddings.weight", cfg.vocabSize(), h);
+        WeightMatrix wordEmbeddings = l.quantized(l.matrix("transformer.word_embeddings.weight", cfg.vocabSize(), h),
+                embeddings, "transformer.word_embeddings.weight");
         LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "transformer.layers." + i + ".";
@@ -44,9 +70,9 @@ public record ChatGlmWeights(
                     l.linear(p + "mlp.dense_h_to_4h", inner, h, cfg),
                     l.linear(p + "mlp.dense_4h_to_h", h, inner, cfg));
         }
-        return new ChatGlmWeights(cfg, embeddings, layers,
+        return new ChatGlmWeights(cfg, wordEmbeddings, layers,
                 l.vector("transformer.final_layernorm.weight", h), l.vector("transformer.final_layernorm.bias", h),
-                embeddings);
+                wordEmbeddings);
     }
 
     /** Parameter count of the model as the reference counts it (lm_head shares the embeddings). */
@@ -71,7 +97,7 @@ public record ChatGlmWeights(
         return n;
     }
 
-    private record Loader(Map<String, TensorRef> tensors, String source) {
+    private record Loader(Map<String, TensorRef> tensors, String source, QuantFormat linears, Arena arena) {
 
         TensorRef get(String name) {
             TensorRef t = tensors.get(name);
@@ -99,11 +125,46 @@ public record ChatGlmWeights(
         }
 
         Linear linear(String prefix, int rows, int cols, ChatGlmConfig cfg) {
-            if (cfg.quantizationBit() != 0) {
-                throw new ChatGlmException(source + ": quantization_bit " + cfg.quantizationBit()
-                        + " checkpoints are not supported by this build");
+            float[] bias = vector(prefix + ".bias", rows);
+            String name = prefix + ".weight";
+            return switch (cfg.quantizationBit()) {
+                case 8 -> {   // reference QuantizedLinear: int8 [rows, cols] + fp16 weight_scale [rows], used in place
+                    TensorRef q = get(name);
+                    expectShape(q, rows, cols);
+                    expectDtype(q, DType.I8);
+                    yield new Linear(new Int8Matrix(q.data(), vector(prefix + ".weight_scale", rows), rows, cols), bias);
+                }
+                case 4 -> {   // packed int4 [rows, cols/2]: repacked once into chatglm4j's nibble order
+                    TensorRef q = get(name);
+                    expectShape(q, rows, cols / 2);
+                    expectDtype(q, DType.I8);
+                    if (arena == null) throw new IllegalArgumentException("int4 checkpoints need an arena");
+                    Int4Matrix m = Quantizer.repackReferenceInt4(q.data(), vector(prefix + ".weight_scale", rows),
+                            rows, cols, arena);
+                    release(q);
+                    yield new Linear(m, bias);
+                }
+                default -> new Linear(quantized(matrix(name, rows, cols), linears, name), bias);
+            };
+        }
+
+        WeightMatrix quantized(WeightMatrix m, QuantFormat format, String name) {
+            if (format == QuantFormat.NONE) return m;
+            WeightMatrix q = Quantizer.quantize(m, format, arena);
+            release(get(name));
+            return q;
+        }
+
+        /** Gives a mapped tensor's pages back to the OS once it has been converted (keeps peak RSS low). */
+        static void release(TensorRef t) {
+            if (t.data().isMapped()) t.data().unload();
+        }
+
+        void expectDtype(TensorRef t, DType d) {
+            if (t.dtype() != d) {
+                throw new ChatGlmException(t.file() + ": tensor " + t.name() + " has dtype " + t.dtype().lowerName()
+                        + ", expected " + d.lowerName());
             }
-            return new Linear(matrix(prefix + ".weight", rows, cols), vector(prefix + ".bias", rows));
         }
 
         float[] vector(String name, int n) {

@@ -1,31 +1,60 @@
 package org.chatglm4j.model;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
 /**
  * The keys and values of one sequence, for every layer, stored head-major in blocks of {@link #BLOCK} positions:
- * block b of a layer holds {@code [heads][BLOCK][headSize]} floats, so one head's keys are read sequentially by
- * the attention loop and the cache grows by blocks instead of being preallocated for the whole context.
+ * block b of a layer holds {@code [heads][BLOCK][headSize]} values, so one head's keys are read sequentially by
+ * the attention loops and the cache grows by blocks instead of being preallocated for the whole context.
  * Positions {@code [0, prefixLength)} hold P-Tuning v2 prefix keys/values when there is a prefix encoder.
+ *
+ * <p>Values are float32, or fp16 ({@link Precision#F16}) to halve the memory and the bytes attention reads at long
+ * contexts, at the cost of rounding keys and values to half precision.
  */
 public final class KvCache {
     public static final int BLOCK = 64;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+
+    /** Storage precision of the cached keys and values. */
+    public enum Precision { F32, F16 }
 
     private final int layers;
     private final int heads;
     private final int headSize;
-    private final int blockFloats;
-    private float[][][] keys;   // [layer][block][heads·BLOCK·headSize]
-    private float[][][] values;
+    private final int blockValues;
+    private final Precision precision;
+    private float[][][] keys, values;     // F32: [layer][block][heads·BLOCK·headSize]
+    private short[][][] hkeys, hvalues;   // F16
     private int blocks;
     private int length;
     private int prefixLength;
 
-    public KvCache(int layers, int heads, int headSize) {
+    public KvCache(int layers, int heads, int headSize, Precision precision) {
+        if (headSize % 8 != 0) throw new IllegalArgumentException("head size must be a multiple of 8, got " + headSize);
         this.layers = layers;
         this.heads = heads;
         this.headSize = headSize;
-        this.blockFloats = heads * BLOCK * headSize;
-        this.keys = new float[layers][0][];
-        this.values = new float[layers][0][];
+        this.blockValues = heads * BLOCK * headSize;
+        this.precision = precision;
+        if (precision == Precision.F32) {
+            keys = new float[layers][0][];
+            values = new float[layers][0][];
+        } else {
+            hkeys = new short[layers][0][];
+            hvalues = new short[layers][0][];
+        }
+    }
+
+    public Precision precision() {
+        return precision;
     }
 
     /** Positions filled, prefix included. */
@@ -44,7 +73,7 @@ public final class KvCache {
 
     /** Bytes held by the allocated blocks. */
     public long bytes() {
-        return 2L * layers * blocks * blockFloats * Float.BYTES;
+        return 2L * layers * blocks * blockValues * (precision == Precision.F32 ? 4 : 2);
     }
 
     /** Makes room for {@code positions} positions in total. */
@@ -52,11 +81,20 @@ public final class KvCache {
         int need = (positions + BLOCK - 1) / BLOCK;
         if (need <= blocks) return;
         for (int l = 0; l < layers; l++) {
-            keys[l] = java.util.Arrays.copyOf(keys[l], need);
-            values[l] = java.util.Arrays.copyOf(values[l], need);
-            for (int b = blocks; b < need; b++) {
-                keys[l][b] = new float[blockFloats];
-                values[l][b] = new float[blockFloats];
+            if (precision == Precision.F32) {
+                keys[l] = Arrays.copyOf(keys[l], need);
+                values[l] = Arrays.copyOf(values[l], need);
+                for (int b = blocks; b < need; b++) {
+                    keys[l][b] = new float[blockValues];
+                    values[l][b] = new float[blockValues];
+                }
+            } else {
+                hkeys[l] = Arrays.copyOf(hkeys[l], need);
+                hvalues[l] = Arrays.copyOf(hvalues[l], need);
+                for (int b = blocks; b < need; b++) {
+                    hkeys[l][b] = new short[blockValues];
+                    hvalues[l][b] = new short[blockValues];
+                }
             }
         }
         blocks = need;
@@ -88,25 +126,88 @@ public final class KvCache {
 
     /** Stores head {@code h}'s key and value for {@code pos} of layer {@code layer}. */
     void put(int layer, int pos, int h, float[] k, int kOff, float[] v, int vOff) {
-        int o = offset(pos, h);
-        System.arraycopy(k, kOff, keys[layer][pos / BLOCK], o, headSize);
-        System.arraycopy(v, vOff, values[layer][pos / BLOCK], o, headSize);
-    }
-
-    float[] keyBlock(int layer, int block) {
-        return keys[layer][block];
-    }
-
-    float[] valueBlock(int layer, int block) {
-        return values[layer][block];
+        int o = offset(pos, h), b = pos / BLOCK;
+        if (precision == Precision.F32) {
+            System.arraycopy(k, kOff, keys[layer][b], o, headSize);
+            System.arraycopy(v, vOff, values[layer][b], o, headSize);
+        } else {
+            short[] kb = hkeys[layer][b], vb = hvalues[layer][b];
+            for (int d = 0; d < headSize; d++) {
+                kb[o + d] = Float.floatToFloat16(k[kOff + d]);
+                vb[o + d] = Float.floatToFloat16(v[vOff + d]);
+            }
+        }
     }
 
     /** Offset of (pos, head) inside its block. */
-    int offset(int pos, int h) {
+    private int offset(int pos, int h) {
         return (h * BLOCK + pos % BLOCK) * headSize;
     }
 
-    int headSize() {
-        return headSize;
+    /** {@code out[c] = q·K[c]} for the first {@code keys} positions of head {@code h} in {@code layer}. */
+    void scores(int layer, int h, float[] q, int keys, float[] out) {
+        for (int c0 = 0; c0 < keys; c0 += BLOCK) {
+            int n = Math.min(BLOCK, keys - c0), base = offset(c0, h);
+            if (precision == Precision.F32) {
+                float[] kb = this.keys[layer][c0 / BLOCK];
+                for (int i = 0; i < n; i++) {
+                    int ko = base + i * headSize;
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int d = 0; d < headSize; d += 8) {
+                        acc = FloatVector.fromArray(F, q, d).fma(FloatVector.fromArray(F, kb, ko + d), acc);
+                    }
+                    out[c0 + i] = acc.reduceLanes(VectorOperators.ADD);
+                }
+            } else {
+                short[] kb = hkeys[layer][c0 / BLOCK];
+                for (int i = 0; i < n; i++) {
+                    int ko = base + i * headSize;
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int d = 0; d < headSize; d += 8) {
+                        IntVector x = (IntVector) ShortVector.fromArray(S, kb, ko + d).convertShape(VectorOperators.S2I, I, 0);
+                        IntVector mag = x.and(0x7FFF);
+                        IntVector sh = mag.lanewise(VectorOperators.LSHL, 13);
+                        IntVector bits = sh.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                                .blend(sh.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00));
+                        FloatVector kv = bits.or(x.and(0x80000000)).reinterpretAsFloats();
+                        acc = FloatVector.fromArray(F, q, d).fma(kv, acc);
+                    }
+                    out[c0 + i] = acc.reduceLanes(VectorOperators.ADD);
+                }
+            }
+        }
+    }
+
+    /** {@code out[oo…] += Σ_c p[c]·V[c]} over the first {@code keys} positions of head {@code h} in {@code layer}. */
+    void weightedValues(int layer, int h, float[] p, int keys, float[] out, int oo) {
+        for (int c0 = 0; c0 < keys; c0 += BLOCK) {
+            int n = Math.min(BLOCK, keys - c0), base = offset(c0, h);
+            if (precision == Precision.F32) {
+                float[] vb = values[layer][c0 / BLOCK];
+                for (int d = 0; d < headSize; d += 8) {
+                    FloatVector acc = FloatVector.fromArray(F, out, oo + d);
+                    for (int i = 0; i < n; i++) {
+                        acc = FloatVector.fromArray(F, vb, base + i * headSize + d).fma(FloatVector.broadcast(F, p[c0 + i]), acc);
+                    }
+                    acc.intoArray(out, oo + d);
+                }
+            } else {
+                short[] vb = hvalues[layer][c0 / BLOCK];
+                for (int d = 0; d < headSize; d += 8) {
+                    FloatVector acc = FloatVector.fromArray(F, out, oo + d);
+                    for (int i = 0; i < n; i++) {
+                        IntVector x = (IntVector) ShortVector.fromArray(S, vb, base + i * headSize + d)
+                                .convertShape(VectorOperators.S2I, I, 0);
+                        IntVector mag = x.and(0x7FFF);
+                        IntVector sh = mag.lanewise(VectorOperators.LSHL, 13);
+                        IntVector bits = sh.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                                .blend(sh.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00));
+                        FloatVector vv = bits.or(x.and(0x80000000)).reinterpretAsFloats();
+                        acc = vv.fma(FloatVector.broadcast(F, p[c0 + i]), acc);
+                    }
+                    acc.intoArray(out, oo + d);
+                }
+            }
+        }
     }
 }

@@ -81,7 +81,7 @@ public final class Runner {
         this.mlp = new float[MLP_CHUNK * inner];
         this.outHidden = new float[LOGIT_CHUNK * h];
         this.logits = new float[LOGIT_CHUNK * vocab];
-        this.matmulScratch = new float[t][MatMul.scratchFloats()];
+        this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(h, inner))];
         this.query = new float[t][hd];
         this.scores = new float[t][KvCache.BLOCK];
     }
@@ -286,42 +286,18 @@ public final class Runner {
                 int row = batch.start(s) + i;
                 int qo = row * 3 * h + hh * 3 * hd;
                 for (int d = 0; d < hd; d++) q[d] = qkv[qo + d] / qDiv;
+                cache.scores(layer, hh, q, keys, sc);
                 for (int c = 0; c < keys; c++) {
-                    float[] kb = cache.keyBlock(layer, c / KvCache.BLOCK);
-                    float dot = dot(q, kb, cache.offset(c, hh), hd);
+                    float dot = sc[c];
                     if (!none && c >= prefix && mask.masked(i, firstToken + i, c - prefix)) dot = -10000f;
                     sc[c] = dot * coeff;
                 }
                 softmax(sc, keys);
                 int co = row * h + hh * hd;
                 java.util.Arrays.fill(ctx, co, co + hd, 0f);
-                for (int c = 0; c < keys; c++) {
-                    axpy(sc[c], cache.valueBlock(layer, c / KvCache.BLOCK), cache.offset(c, hh), ctx, co, hd);
-                }
+                cache.weightedValues(layer, hh, sc, keys, ctx, co);
             }
         }
-    }
-
-    static float dot(float[] q, float[] k, int ko, int n) {
-        int upper = F.loopBound(n);
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (; i < upper; i += F.length()) {
-            acc = FloatVector.fromArray(F, q, i).fma(FloatVector.fromArray(F, k, ko + i), acc);
-        }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) s += q[i] * k[ko + i];
-        return s;
-    }
-
-    static void axpy(float p, float[] v, int vo, float[] out, int oo, int n) {
-        int upper = F.loopBound(n);
-        FloatVector pv = FloatVector.broadcast(F, p);
-        int i = 0;
-        for (; i < upper; i += F.length()) {
-            FloatVector.fromArray(F, v, vo + i).fma(pv, FloatVector.fromArray(F, out, oo + i)).intoArray(out, oo + i);
-        }
-        for (; i < n; i++) out[oo + i] += p * v[vo + i];
     }
 
     static void softmax(float[] s, int n) {

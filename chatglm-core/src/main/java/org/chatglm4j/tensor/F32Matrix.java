@@ -27,6 +27,9 @@ public final class F32Matrix implements WeightMatrix {
         this.cols = cols;
     }
 
+    /** The raw little-endian values, row-major. */
+    public MemorySegment data() { return data; }
+
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public String format() { return "f32"; }
@@ -58,7 +61,7 @@ public final class F32Matrix implements WeightMatrix {
     }
 
     @Override
-    public void dotRows(int r, float[] x, int x0, int nx, float[] acc) {
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = (long) r * cols * 4;
         int upper = F.loopBound(cols);
         if (nx == 1) {

@@ -25,9 +25,13 @@ public final class MatMul {
     private MatMul() {
     }
 
-    /** Floats of scratch one thread needs for {@link #multiply}. */
-    public static int scratchFloats() {
-        return TILE_ROWS * K_BLOCK + TILE_ROWS;
+    /**
+     * Floats of scratch one thread needs for {@link #multiply} with matrices of at most {@code maxCols} columns:
+     * a dequantized tile, or the dot results plus the prepared inputs of the decode regime.
+     */
+    public static int scratchFloats(int maxCols) {
+        int perInput = maxCols + (maxCols + 31) / 32 + 1;   // the largest WeightMatrix.inputScratch()
+        return Math.max(TILE_ROWS * K_BLOCK, TILE_ROWS + TILED_MIN_INPUTS * perInput);
     }
 
     /** Vector kernels; {@code scratch} holds at least {@link #scratchFloats()} floats private to this thread. */
@@ -35,10 +39,13 @@ public final class MatMul {
                                 float[] scratch) {
         int rows = w.rows();
         if (n < TILED_MIN_INPUTS) {
+            // scratch: [0, 4) the dot results, then the prepared inputs (quantized formats only)
+            int per = w.inputScratch();
+            if (per > 0) w.prepareInputs(x, x0, n, scratch, TILE_ROWS);
             for (int r = r0; r < r1; r++) {
                 for (int b = 0; b < n; b += 4) {
                     int nx = Math.min(4, n - b);
-                    w.dotRows(r, x, x0 + b, nx, scratch);
+                    w.dotRows(r, x, x0 + b, nx, scratch, TILE_ROWS + b * per, scratch);
                     for (int j = 0; j < nx; j++) y[(y0 + b + j) * rows + r] = scratch[j];
                 }
             }

@@ -7,7 +7,7 @@ package org.chatglm4j.tensor;
  *
  * <p>Every vector kernel has a plain scalar twin (the {@code *Scalar} methods) that the tests compare against.
  */
-public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix {
+public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Int8Matrix, Int4Matrix, Q8Matrix, Q4Matrix {
 
     int rows();
 
@@ -22,14 +22,27 @@ public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix {
     /** Row {@code r} dequantized to float32 into {@code out[off, off + cols)} (embedding lookup). */
     void readRow(int r, float[] out, int off);
 
+    /** Floats of per-input data {@link #dotRows} needs, prepared once per input by {@link #prepareInputs}. */
+    default int inputScratch() {
+        return 0;
+    }
+
+    /**
+     * Prepares what {@link #dotRows} needs of inputs {@code x0 … x0+n-1} (e.g. a prescaled copy, block sums) into
+     * {@code aux[off + j·inputScratch(), …)}: once per input and thread, reused for every row.
+     */
+    default void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+    }
+
     /**
      * Fused dequantize-and-dot of row {@code r} with {@code nx} (1 to 4) consecutive rows of {@code x}:
      * {@code acc[j] = W[r]·x[(x0 + j)·cols, …)} for {@code j < nx}. Vector kernel: the weight row is read once for
-     * all {@code nx} inputs, which is what decode (one token per sequence) needs.
+     * all {@code nx} inputs, which is what decode (one token per sequence) needs. {@code aux[auxOff + j·
+     * inputScratch(), …)} holds what {@link #prepareInputs} made of input {@code x0 + j}.
      */
-    void dotRows(int r, float[] x, int x0, int nx, float[] acc);
+    void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc);
 
-    /** Scalar twin of {@link #dotRows}. */
+    /** Scalar twin of {@link #dotRows}: computes everything from the definition (needs no sums). */
     void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc);
 
     /**

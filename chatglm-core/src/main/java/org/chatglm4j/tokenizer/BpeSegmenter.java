@@ -32,8 +32,9 @@ final class BpeSegmenter implements Segmenter {
         int[] next = new int[n];
         boolean[] frozen = new boolean[n];
         int count = 0;
+        Vocabulary.Lookup lookup = vocab.new Lookup();
         for (int pos = 0; pos < n; ) {
-            int user = vocab.userDefined.longestPrefix(text, pos, n);
+            int user = lookup.userDefined.longestPrefix(text, pos, n);
             int mblen = user > 0 ? user : Math.min(Utf8.leadLength(text[pos]), n - pos);
             start[count] = pos;
             len[count] = mblen;
@@ -46,7 +47,7 @@ final class BpeSegmenter implements Segmenter {
 
         Agenda agenda = new Agenda(count * 2);
         Map<String, int[]> reverseMerges = vocab.hasUnused() ? new HashMap<>() : null;
-        for (int i = 1; i < count; i++) maybeAddPair(text, i - 1, i, start, len, frozen, agenda, reverseMerges);
+        for (int i = 1; i < count; i++) maybeAddPair(lookup, text, i - 1, i, start, len, frozen, agenda, reverseMerges);
 
         while (!agenda.isEmpty()) {
             int top = agenda.pop();
@@ -58,22 +59,22 @@ final class BpeSegmenter implements Segmenter {
             next[left] = next[right];
             if (next[right] >= 0) prev[next[right]] = left;
             len[right] = 0;
-            maybeAddPair(text, prev[left], left, start, len, frozen, agenda, reverseMerges);
-            maybeAddPair(text, left, next[left], start, len, frozen, agenda, reverseMerges);
+            maybeAddPair(lookup, text, prev[left], left, start, len, frozen, agenda, reverseMerges);
+            maybeAddPair(lookup, text, left, next[left], start, len, frozen, agenda, reverseMerges);
         }
 
         for (int i = 0; i != -1; i = next[i]) {
-            resegment(text, start[i], start[i] + len[i], reverseMerges, out);
+            resegment(lookup, text, start[i], start[i] + len[i], reverseMerges, out);
         }
         return out;
     }
 
-    private void maybeAddPair(byte[] text, int left, int right, int[] start, int[] len, boolean[] frozen,
-                              Agenda agenda, Map<String, int[]> reverseMerges) {
+    private void maybeAddPair(Vocabulary.Lookup lookup, byte[] text, int left, int right, int[] start, int[] len,
+                              boolean[] frozen, Agenda agenda, Map<String, int[]> reverseMerges) {
         if (left == -1 || right == -1 || frozen[left] || frozen[right]) return;
         int from = start[left];
         int size = len[left] + len[right];
-        int id = vocab.pieces.get(text, from, from + size);
+        int id = lookup.pieces.exact(text, from, from + size);
         if (id < 0) return;
         agenda.push(left, right, vocab.score(id), size);
         if (reverseMerges != null && vocab.type(id) == PieceType.UNUSED) {
@@ -83,13 +84,14 @@ final class BpeSegmenter implements Segmenter {
     }
 
     /** Emits a finished symbol, splitting it back into its two halves while it is an unused piece. */
-    private void resegment(byte[] text, int from, int to, Map<String, int[]> reverseMerges, Segmentation out) {
-        int id = vocab.pieceToId(text, from, to);
+    private void resegment(Vocabulary.Lookup lookup, byte[] text, int from, int to, Map<String, int[]> reverseMerges,
+                           Segmentation out) {
+        int id = lookup.pieceToId(text, from, to);
         if (reverseMerges != null && vocab.type(id) == PieceType.UNUSED) {
             int[] halves = reverseMerges.get(new String(text, from, to - from, StandardCharsets.UTF_8));
             if (halves != null) {
-                resegment(text, halves[0], halves[0] + halves[1], reverseMerges, out);
-                resegment(text, halves[2], halves[2] + halves[3], reverseMerges, out);
+                resegment(lookup, text, halves[0], halves[0] + halves[1], reverseMerges, out);
+                resegment(lookup, text, halves[2], halves[2] + halves[3], reverseMerges, out);
                 return;
             }
         }

@@ -151,14 +151,16 @@ public final class ChatGlmTokenizer {
     }
 
     /**
-     * {@code SPTokenizer.decode}: ids below {@code num_image_tokens} (and negative ids) are dropped, the rest
-     * decoded by SentencePiece, then {@code <n>}, {@code <|tab|>}, {@code <|blank_k|>} expanded.
+     * {@code SPTokenizer.decode}: image ids (below {@code num_image_tokens}) are dropped, the rest decoded by
+     * SentencePiece, then {@code <n>}, {@code <|tab|>}, {@code <|blank_k|>} expanded. An id outside
+     * {@code [0, vocabSize)} is an error (the reference would silently drop a negative one).
      */
     public String decode(int[] ids) {
         PieceDecoder decoder = sp.newPieceDecoder();
         StringBuilder out = new StringBuilder();
         for (int id : ids) {
-            if (id - numImageTokens >= 0) sp.pushId(decoder, id - numImageTokens, out);
+            checkId(id);
+            if (id >= numImageTokens) sp.pushId(decoder, id - numImageTokens, out);
         }
         decoder.finish(out);
         return MarkupExpander.expandAll(out.toString(), config.maxBlankLength());
@@ -292,7 +294,8 @@ public final class ChatGlmTokenizer {
     /**
      * {@code tokenizer.decode(ids)} as {@code chat()} uses it: {@code <pad>} ids removed, SentencePiece decoding
      * of the pieces (an image id decodes to the text {@code <image_N>}), whitespace pieces expanded, then
-     * transformers' clean-up of spaces before punctuation and contractions.
+     * transformers' clean-up of spaces before punctuation and contractions. An id outside {@code [0, vocabSize)}
+     * is an error (the reference would print a negative one as {@code <image_-1>}).
      */
     public String decodeForChat(int[] ids) {
         PieceDecoder decoder = sp.newPieceDecoder();
@@ -306,6 +309,7 @@ public final class ChatGlmTokenizer {
 
     /** One id of {@link #decodeForChat} into an incremental SentencePiece decoder (pad already removed). */
     void pushForChat(PieceDecoder decoder, int id, StringBuilder out) {
+        checkId(id);
         if (id < numImageTokens) sp.pushPiece(decoder, "<image_" + id + ">", out);
         else sp.pushId(decoder, id - numImageTokens, out);
     }
@@ -331,6 +335,7 @@ public final class ChatGlmTokenizer {
 
     /** The token of an id ({@code <image_N>} for image ids). */
     public String idToPiece(int id) {
+        checkId(id);
         if (id < numImageTokens) return "<image_" + id + ">";
         return sp.idToPiece(id - numImageTokens);
     }
@@ -344,6 +349,13 @@ public final class ChatGlmTokenizer {
             }
         }
         return sp.pieceToId(piece) + numImageTokens;
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= vocabSize()) {
+            throw new ChatGlmException("token id " + id + " is out of range: the tokenizer " + sp.model().source()
+                    + " has ids 0 to " + (vocabSize() - 1));
+        }
     }
 
     public int gmaskId() {

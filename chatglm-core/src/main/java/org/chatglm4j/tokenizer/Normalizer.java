@@ -66,6 +66,7 @@ final class Normalizer {
         int end = input.length;
         if (end == 0) return new byte[0];
         Prefix p = new Prefix();
+        p.userDefined = userDefined.cursor();
         if (removeExtraWhitespaces) {
             while (pos < end) {
                 normalizePrefix(input, pos, end, p);
@@ -113,6 +114,7 @@ final class Normalizer {
 
     /** The normalization of the longest matching prefix: bytes[from, to) replaces input bytes [pos, pos+consumed). */
     private static final class Prefix {
+        BytesTrie.Cursor userDefined;
         byte[] bytes;
         int from;
         int to;
@@ -126,7 +128,7 @@ final class Normalizer {
     /** SentencePiece's {@code NormalizePrefix}. */
     private void normalizePrefix(byte[] in, int pos, int end, Prefix p) {
         if (userDefined.size() > 0) {
-            int len = userDefined.longestPrefix(in, pos, end);
+            int len = p.userDefined.longestPrefix(in, pos, end);
             if (len > 0) {
                 set(p, in, pos, pos + len, len);
                 return;

@@ -8,8 +8,14 @@ package org.chatglm4j.tokenizer;
 public record NormalizerSpec(String name, byte[] precompiledCharsmap, boolean addDummyPrefix,
                              boolean removeExtraWhitespaces, boolean escapeWhitespaces) {
     public NormalizerSpec {
-        precompiledCharsmap = precompiledCharsmap == null ? new byte[0] : precompiledCharsmap;
+        precompiledCharsmap = precompiledCharsmap == null ? new byte[0] : precompiledCharsmap.clone();
         name = name == null ? "" : name;
+    }
+
+    /** A copy: the spec is a value. */
+    @Override
+    public byte[] precompiledCharsmap() {
+        return precompiledCharsmap.clone();
     }
 
     /** Identity normalization with the given whitespace options. */

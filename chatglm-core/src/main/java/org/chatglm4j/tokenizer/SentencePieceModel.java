@@ -7,8 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * The content of a SentencePiece {@code ModelProto} file such as {@code ice_text.model}: the vocabulary (piece,
@@ -27,8 +25,12 @@ public final class SentencePieceModel {
     private static final String DEFAULT_UNK_SURFACE = " \u2047 ";
 
     private final String source;
-    private final String[] pieces;
     private final byte[][] pieceUtf8;
+    /** Decoded lazily: most of a 130k vocabulary is never looked at as text. Racy but benign (String is immutable). */
+    private final String[] pieces;
+    /** Ids of the normal/user-defined/unused pieces, and of the others, each sorted by their UTF-8 bytes. */
+    private final int[] segmentableOrder;
+    private final int[] reservedOrder;
     private final float[] scores;
     private final PieceType[] types;
     private final Algorithm algorithm;
@@ -38,12 +40,15 @@ public final class SentencePieceModel {
     private final NormalizerSpec normalizerSpec;
     private final int unkId;
 
-    private SentencePieceModel(String source, String[] pieces, byte[][] pieceUtf8, float[] scores, PieceType[] types,
-                               Algorithm algorithm, boolean byteFallback, boolean treatWhitespaceAsSuffix,
-                               String unkSurface, NormalizerSpec normalizerSpec, int unkId) {
+    private SentencePieceModel(String source, byte[][] pieceUtf8, float[] scores, PieceType[] types,
+                               int[] segmentableOrder, int[] reservedOrder, Algorithm algorithm, boolean byteFallback,
+                               boolean treatWhitespaceAsSuffix, String unkSurface, NormalizerSpec normalizerSpec,
+                               int unkId) {
         this.source = source;
-        this.pieces = pieces;
         this.pieceUtf8 = pieceUtf8;
+        this.pieces = new String[pieceUtf8.length];
+        this.segmentableOrder = segmentableOrder;
+        this.reservedOrder = reservedOrder;
         this.scores = scores;
         this.types = types;
         this.algorithm = algorithm;
@@ -93,7 +98,8 @@ public final class SentencePieceModel {
     /** Checks that a known field has the wire type its declaration implies. */
     private static ProtoReader expect(ProtoReader r, int tag, int wireType) {
         if ((tag & 7) != wireType) {
-            throw r.corrupt("field " + (tag >>> 3) + " has wire type " + (tag & 7) + ", expected " + wireType, r.position());
+            throw r.corrupt("field " + (tag >>> 3) + " has wire type " + (tag & 7) + ", expected " + wireType,
+                    r.position());
         }
         return r;
     }
@@ -101,8 +107,8 @@ public final class SentencePieceModel {
     /** Accumulates the fields while parsing (proto2: a repeated scalar keeps the last value). */
     private static final class Builder {
         private final String source;
-        private final java.util.ArrayList<String> pieces = new java.util.ArrayList<>();
-        private final java.util.ArrayList<byte[]> utf8 = new java.util.ArrayList<>();
+        private byte[][] utf8 = new byte[1024][];
+        private int count;
         private float[] scores = new float[1024];
         private PieceType[] types = new PieceType[1024];
         private int modelType = 1;
@@ -133,15 +139,16 @@ public final class SentencePieceModel {
                     default -> r.skip(tag & 7);
                 }
             }
-            int id = pieces.size();
-            if (id == scores.length) {
-                scores = java.util.Arrays.copyOf(scores, id * 2);
-                types = java.util.Arrays.copyOf(types, id * 2);
+            if (count == utf8.length) {
+                if (count >= BytesTrie.MAX_KEYS) throw fail("more than " + BytesTrie.MAX_KEYS + " pieces");
+                utf8 = java.util.Arrays.copyOf(utf8, count * 2);
+                scores = java.util.Arrays.copyOf(scores, count * 2);
+                types = java.util.Arrays.copyOf(types, count * 2);
             }
-            scores[id] = score;
-            types[id] = type;
-            utf8.add(piece);
-            pieces.add(new String(piece, StandardCharsets.UTF_8));
+            utf8[count] = piece;
+            scores[count] = score;
+            types[count] = type;
+            count++;
         }
 
         void readTrainerSpec(ProtoReader r) {
@@ -183,7 +190,7 @@ public final class SentencePieceModel {
         }
 
         SentencePieceModel build() {
-            int n = pieces.size();
+            int n = count;
             if (n == 0) throw fail("the model has no pieces");
             Algorithm algorithm = switch (modelType) {
                 case 2 -> Algorithm.BPE;
@@ -195,27 +202,25 @@ public final class SentencePieceModel {
                 throw fail("model_type " + algorithm + " is not supported (only UNIGRAM and BPE)");
             }
             if (denormalizerHasRules) throw fail("denormalizer rules are not supported");
+            byte[][] keys = java.util.Arrays.copyOf(utf8, n);
             // The checks SentencePiece's ModelInterface::InitializePieces makes.
-            // Like SentencePiece, a piece must be unique among the segmentable pieces (normal, user-defined,
-            // unused) and among the reserved ones (unknown, control, byte), not across the two groups.
-            Set<String> seenNormal = new HashSet<>(n * 2);
-            Set<String> seenReserved = new HashSet<>();
             boolean[] bytesFound = new boolean[256];
             int unkId = -1;
+            int segmentable = 0;
             for (int i = 0; i < n; i++) {
-                byte[] p = utf8.get(i);
+                byte[] p = keys[i];
                 if (p.length == 0) throw fail("piece " + i + " is empty");
                 if (!Utf8.isValid(p)) throw fail("piece " + i + " is not valid UTF-8");
-                Set<String> group = isSegmentable(types[i]) ? seenNormal : seenReserved;
-                if (!group.add(pieces.get(i))) throw fail("piece " + pieces.get(i) + " (id " + i + ") is defined twice");
+                if (isSegmentable(types[i])) segmentable++;
                 if (types[i] == PieceType.UNKNOWN) {
                     if (unkId >= 0) throw fail("more than one unknown piece (ids " + unkId + " and " + i + ")");
                     unkId = i;
                 }
                 if (types[i] == PieceType.BYTE) {
-                    if (!byteFallback) throw fail("byte piece " + pieces.get(i) + " although byte_fallback is false");
-                    int value = byteOfPiece(pieces.get(i));
-                    if (value < 0) throw fail("byte piece " + pieces.get(i) + " is not of the form <0xXX>");
+                    String name = new String(p, StandardCharsets.UTF_8);
+                    if (!byteFallback) throw fail("byte piece " + name + " although byte_fallback is false");
+                    int value = byteOfPiece(name);
+                    if (value < 0) throw fail("byte piece " + name + " is not of the form <0xXX>");
                     bytesFound[value] = true;
                 }
             }
@@ -225,11 +230,34 @@ public final class SentencePieceModel {
                     if (!bytesFound[v]) throw fail("byte_fallback is true but there is no piece <0x%02X>".formatted(v));
                 }
             }
+            // Like SentencePiece, a piece must be unique among the segmentable pieces (normal, user-defined,
+            // unused) and among the reserved ones (unknown, control, byte), not across the two groups.
+            int[] seg = new int[segmentable];
+            int[] res = new int[n - segmentable];
+            for (int i = 0, s = 0, r = 0; i < n; i++) {
+                if (isSegmentable(types[i])) seg[s++] = i;
+                else res[r++] = i;
+            }
+            int[] segOrder = BytesTrie.sortedOrder(keys, seg);
+            int[] resOrder = BytesTrie.sortedOrder(keys, res);
+            checkUnique(keys, segOrder);
+            checkUnique(keys, resOrder);
             NormalizerSpec spec = new NormalizerSpec(normName, charsmap, addDummyPrefix, removeExtraWhitespaces,
                     escapeWhitespaces);
-            return new SentencePieceModel(source, pieces.toArray(String[]::new), utf8.toArray(byte[][]::new),
-                    java.util.Arrays.copyOf(scores, n), java.util.Arrays.copyOf(types, n), algorithm, byteFallback,
+            return new SentencePieceModel(source, keys, java.util.Arrays.copyOf(scores, n),
+                    java.util.Arrays.copyOf(types, n), segOrder, resOrder, algorithm, byteFallback,
                     treatWhitespaceAsSuffix, unkSurface, spec, unkId);
+        }
+
+        private void checkUnique(byte[][] keys, int[] sorted) {
+            for (int i = 1; i < sorted.length; i++) {
+                if (java.util.Arrays.equals(keys[sorted[i - 1]], keys[sorted[i]])) {
+                    int a = Math.min(sorted[i - 1], sorted[i]);
+                    int b = Math.max(sorted[i - 1], sorted[i]);
+                    throw fail("piece " + new String(keys[a], StandardCharsets.UTF_8) + " is defined twice (ids "
+                            + a + " and " + b + ")");
+                }
+            }
         }
 
         private ChatGlmException fail(String problem) {
@@ -271,7 +299,23 @@ public final class SentencePieceModel {
     }
 
     public String piece(int id) {
-        return pieces[id];
+        checkId(id);
+        String p = pieces[id];
+        if (p == null) {
+            p = new String(pieceUtf8[id], StandardCharsets.UTF_8);
+            pieces[id] = p;
+        }
+        return p;
+    }
+
+    /** Ids of the normal, user-defined and unused pieces, sorted by their UTF-8 bytes. */
+    int[] segmentableOrder() {
+        return segmentableOrder;
+    }
+
+    /** Ids of the unknown, control and byte pieces, sorted by their UTF-8 bytes. */
+    int[] reservedOrder() {
+        return reservedOrder;
     }
 
     byte[] pieceUtf8(int id) {
@@ -279,11 +323,20 @@ public final class SentencePieceModel {
     }
 
     public float score(int id) {
+        checkId(id);
         return scores[id];
     }
 
     public PieceType type(int id) {
+        checkId(id);
         return types[id];
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= pieceUtf8.length) {
+            throw new ChatGlmException("piece id " + id + " is out of range: " + source + " has " + pieceUtf8.length
+                    + " pieces");
+        }
     }
 
     public Algorithm algorithm() {

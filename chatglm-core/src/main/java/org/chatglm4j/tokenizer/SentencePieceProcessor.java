@@ -16,8 +16,6 @@ public final class SentencePieceProcessor {
     private final Vocabulary vocab;
     private final Normalizer normalizer;
     private final Segmenter segmenter;
-    /** {@code PieceToId(IdToPiece(id))}: what decoding an id really looks up (differs only for odd models). */
-    private final int[] canonicalIds;
 
     public SentencePieceProcessor(SentencePieceModel model) {
         this.model = model;
@@ -30,11 +28,6 @@ public final class SentencePieceProcessor {
             default -> throw new ChatGlmException(model.source() + ": model_type " + model.algorithm()
                     + " is not supported");
         };
-        canonicalIds = new int[model.size()];
-        for (int i = 0; i < canonicalIds.length; i++) {
-            int id = vocab.pieceToId(model.pieceUtf8(i), 0, model.pieceUtf8(i).length);
-            canonicalIds[i] = id;
-        }
     }
 
     public static SentencePieceProcessor load(Path modelFile) {
@@ -52,10 +45,24 @@ public final class SentencePieceProcessor {
 
     /** {@code EncodeAsIds} and {@code EncodeAsPieces} in one pass. */
     public Encoding encode(String text) {
+        List<String> pieces = new ArrayList<>();
+        int[] ids = encode(text, pieces);
+        return new Encoding(ids, pieces);
+    }
+
+    public int[] encodeAsIds(String text) {
+        return encode(text, null);
+    }
+
+    public List<String> encodeAsPieces(String text) {
+        return encode(text).pieces();
+    }
+
+    /** Normalize, segment, then SentencePiece's {@code PopulateSentencePieceText}; pieces go to a non-null list. */
+    private int[] encode(String text, List<String> pieces) {
         byte[] normalized = normalizer.normalize(Utf8.encode(text));
         Segmentation seg = segmenter.segment(normalized);
         int[] ids = new int[seg.size()];
-        List<String> pieces = new ArrayList<>(seg.size());
         int count = 0;
         boolean prevUnknown = false;
         for (int i = 0; i < seg.size(); i++) {
@@ -71,23 +78,27 @@ public final class SentencePieceProcessor {
                         + "piece " + model.piece(id));
             }
             if (unknown && model.byteFallback()) {
+                // Each UTF-8 byte of the unknown character becomes its <0xXX> piece.
                 for (int k = begin; k < end; k++) {
+                    int byteId = vocab.byteId(normalized[k]);
                     ids = grow(ids, count + 1);
-                    ids[count++] = vocab.byteId(normalized[k]);
-                    pieces.add(SentencePieceModel.byteToPiece(normalized[k]));
+                    ids[count++] = byteId;
+                    if (pieces != null) pieces.add(model.piece(byteId));
                 }
             } else if (unknown && prevUnknown) {
                 // Consecutive unknown characters become one unknown piece, as in SentencePiece.
-                int last = pieces.size() - 1;
-                pieces.set(last, pieces.get(last) + surface(normalized, begin, end));
+                if (pieces != null) {
+                    int last = pieces.size() - 1;
+                    pieces.set(last, pieces.get(last) + surface(normalized, begin, end));
+                }
             } else {
                 ids = grow(ids, count + 1);
                 ids[count++] = id;
-                pieces.add(unknown ? surface(normalized, begin, end) : model.piece(id));
+                if (pieces != null) pieces.add(unknown ? surface(normalized, begin, end) : model.piece(id));
             }
             prevUnknown = unknown;
         }
-        return new Encoding(java.util.Arrays.copyOf(ids, count), pieces);
+        return count == ids.length ? ids : java.util.Arrays.copyOf(ids, count);
     }
 
     private static String surface(byte[] text, int begin, int end) {
@@ -96,14 +107,6 @@ public final class SentencePieceProcessor {
 
     private static int[] grow(int[] a, int need) {
         return need <= a.length ? a : java.util.Arrays.copyOf(a, Math.max(need, a.length * 2));
-    }
-
-    public int[] encodeAsIds(String text) {
-        return encode(text).ids();
-    }
-
-    public List<String> encodeAsPieces(String text) {
-        return encode(text).pieces();
     }
 
     /** {@code DecodeIds}; an id outside the vocabulary is an error, as in SentencePiece. */
@@ -131,7 +134,7 @@ public final class SentencePieceProcessor {
     /** Feeds vocabulary id {@code id} to an incremental decoder (by its piece, as SentencePiece does). */
     void pushId(PieceDecoder decoder, int id, StringBuilder out) {
         checkId(id);
-        decoder.push(canonicalIds[id], model.piece(id), out);
+        decoder.push(vocab.canonicalId(id), model.piece(id), out);
     }
 
     /** Feeds an arbitrary string as a piece to an incremental decoder. */

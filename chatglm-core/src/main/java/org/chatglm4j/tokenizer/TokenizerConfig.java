@@ -64,7 +64,9 @@ public record TokenizerConfig(String bosToken, String eosToken, String endToken,
         String source = file.toString();
         JsonNode root;
         try {
-            if (Files.size(file) > MAX_FILE_BYTES) throw new ChatGlmException(source + ": too large for a tokenizer config");
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw new ChatGlmException(source + ": too large for a tokenizer config");
+            }
             root = new ObjectMapper().readTree(file.toFile());
         } catch (NoSuchFileException e) {
             throw new ChatGlmException(source + ": no such file", e);

@@ -39,7 +39,8 @@ final class Utf8 {
             return isTrail(b[pos + 1]) && isTrail(b[pos + 2]) && cp >= 0x800 && isValidCodePoint(cp) ? 3 : 0;
         }
         if (avail >= 4 && (c0 & 0xF8) == 0xF0) {
-            int cp = ((c0 & 0x07) << 18) | ((b[pos + 1] & 0x3F) << 12) | ((b[pos + 2] & 0x3F) << 6) | (b[pos + 3] & 0x3F);
+            int cp = ((c0 & 0x07) << 18) | ((b[pos + 1] & 0x3F) << 12) | ((b[pos + 2] & 0x3F) << 6)
+                    | (b[pos + 3] & 0x3F);
             return isTrail(b[pos + 1]) && isTrail(b[pos + 2]) && isTrail(b[pos + 3]) && cp >= 0x10000
                     && isValidCodePoint(cp) ? 4 : 0;
         }

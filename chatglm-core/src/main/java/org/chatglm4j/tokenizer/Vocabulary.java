@@ -17,53 +17,44 @@ final class Vocabulary {
     private final int[] byteIds;
     private final PieceType[] types;
     private final boolean hasUnused;
+    private final int[] canonicalIds;
 
     Vocabulary(SentencePieceModel model) {
         this.model = model;
         int n = model.size();
         types = new PieceType[n];
-        int segmentable = 0;
-        int user = 0;
+        byte[][] keys = new byte[n][];
         boolean unused = false;
         for (int i = 0; i < n; i++) {
             types[i] = model.type(i);
-            if (SentencePieceModel.isSegmentable(types[i])) segmentable++;
-            if (types[i] == PieceType.USER_DEFINED) user++;
+            keys[i] = model.pieceUtf8(i);
             unused |= types[i] == PieceType.UNUSED;
         }
         hasUnused = unused;
-        byte[][] segKeys = new byte[segmentable][];
-        int[] segIds = new int[segmentable];
-        byte[][] userKeys = new byte[user][];
-        int[] userIds = new int[user];
-        byte[][] resKeys = new byte[n - segmentable][];
-        int[] resIds = new int[n - segmentable];
-        int s = 0;
-        int u = 0;
-        int r = 0;
-        for (int i = 0; i < n; i++) {
-            byte[] key = model.pieceUtf8(i);
-            if (SentencePieceModel.isSegmentable(types[i])) {
-                segKeys[s] = key;
-                segIds[s++] = i;
-                if (types[i] == PieceType.USER_DEFINED) {
-                    userKeys[u] = key;
-                    userIds[u++] = i;
-                }
-            } else {
-                resKeys[r] = key;
-                resIds[r++] = i;
-            }
+        int[] segOrder = model.segmentableOrder();
+        pieces = new BytesTrie(keys, segOrder);
+        reserved = new BytesTrie(keys, model.reservedOrder());
+        // Filtering a sorted order keeps it sorted.
+        userDefined = new BytesTrie(keys, java.util.Arrays.stream(segOrder)
+                .filter(id -> types[id] == PieceType.USER_DEFINED).toArray());
+        canonicalIds = new int[n];
+        for (int i = 0; i < n; i++) canonicalIds[i] = i;
+        // A string can be both a reserved and a segmentable piece; lookups then find the reserved one.
+        for (int r : model.reservedOrder()) {
+            int s = pieces.get(keys[r], 0, keys[r].length);
+            if (s >= 0) canonicalIds[s] = r;
         }
-        pieces = new BytesTrie(segKeys, segIds);
-        userDefined = new BytesTrie(userKeys, userIds);
-        reserved = new BytesTrie(resKeys, resIds);
         if (model.byteFallback()) {
             byteIds = new int[256];
             for (int b = 0; b < 256; b++) byteIds[b] = pieceToId(SentencePieceModel.byteToPiece(b));
         } else {
             byteIds = null;
         }
+    }
+
+    /** {@code PieceToId(IdToPiece(id))}: what decoding an id really looks up (differs only for odd models). */
+    int canonicalId(int id) {
+        return canonicalIds[id];
     }
 
     int size() {
@@ -88,15 +79,27 @@ final class Vocabulary {
 
     /** SentencePiece's {@code PieceToId}: reserved pieces first, then the others, else the unknown id. */
     int pieceToId(byte[] text, int from, int to) {
-        int id = reserved.get(text, from, to);
-        if (id >= 0) return id;
-        id = pieces.get(text, from, to);
-        return id >= 0 ? id : model.unkId();
+        return new Lookup().pieceToId(text, from, to);
     }
 
+    /** {@code PieceToId} of a string. */
     int pieceToId(String piece) {
         byte[] b = Utf8.encode(piece);
         return pieceToId(b, 0, b.length);
+    }
+
+    /** Cursors for repeated lookups in one encoding call (no allocation per lookup). Not thread-safe. */
+    final class Lookup {
+        final BytesTrie.Cursor pieces = Vocabulary.this.pieces.cursor();
+        final BytesTrie.Cursor userDefined = Vocabulary.this.userDefined.cursor();
+        private final BytesTrie.Cursor reserved = Vocabulary.this.reserved.cursor();
+
+        int pieceToId(byte[] text, int from, int to) {
+            int id = reserved.exact(text, from, to);
+            if (id >= 0) return id;
+            id = pieces.exact(text, from, to);
+            return id >= 0 ? id : model.unkId();
+        }
     }
 
     /** The id of the byte piece for {@code b}; only with byte fallback. */

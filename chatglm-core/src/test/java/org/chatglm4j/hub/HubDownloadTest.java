@@ -166,6 +166,8 @@ class HubDownloadTest {
         assertThat(Files.readAllBytes(snapshot.resolve("pytorch_model.bin"))).isEqualTo(files.get("pytorch_model.bin"));
         assertThat(hub.served("pytorch_model.bin")).isEqualTo(size);
         assertThat(hub.requestsFor("pytorch_model.bin").stream().filter(r -> r.contains("cdn"))).hasSize(2);
+        // the signed CDN location is asked for again before the resume: for the total, the transfer, the resume
+        assertThat(hub.requestsFor("pytorch_model.bin").stream().filter(r -> r.startsWith("HEAD "))).hasSize(3);
         assertThat(messages).anyMatch(m -> m.startsWith("pytorch_model.bin: ") && m.endsWith("resuming"));
     }
 

@@ -37,10 +37,19 @@ class KernelTwinTest {
         };
     }
 
+    static final List<String> FORMATS = List.of("f32", "f16", "bf16", "int8", "int4", "q8", "q4");
+
+    /** A random matrix in any format: the quantized ones are quantized from a random f32 matrix. */
+    static WeightMatrix matrix(String format, int rows, int cols, SplittableRandom rnd, Arena arena) {
+        if (List.of("f32", "f16", "bf16").contains(format)) return randomMatrix(format, rows, cols, rnd, arena);
+        WeightMatrix f = randomMatrix("f32", rows, cols, rnd, arena);
+        return org.chatglm4j.quant.Quantizer.quantize(f, org.chatglm4j.quant.QuantFormat.parse(format), arena);
+    }
+
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        int[][] shapes = {{1, 1}, {3, 7}, {5, 8}, {9, 15}, {13, 16}, {7, 33}, {17, 64}, {6, 255}, {11, 257}, {4, 520}};
-        for (String f : List.of("f32", "f16", "bf16")) {
+        int[][] shapes = {{1, 2}, {3, 8}, {5, 16}, {9, 30}, {13, 32}, {7, 34}, {17, 64}, {6, 96}, {11, 160}, {4, 258}, {3, 520}};
+        for (String f : FORMATS) {
             for (int[] s : shapes) out.add(Arguments.of(f, s[0], s[1]));
         }
         return out.stream();
@@ -51,13 +60,15 @@ class KernelTwinTest {
     void dotRowsReadRowAndTilesMatchScalarTwins(String format, int rows, int cols) {
         SplittableRandom rnd = new SplittableRandom(rows * 1000L + cols);
         try (Arena arena = Arena.ofConfined()) {
-            WeightMatrix w = randomMatrix(format, rows, cols, rnd, arena);
+            WeightMatrix w = matrix(format, rows, cols, rnd, arena);
             float[] x = new float[4 * cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
             float[] vec = new float[4], sca = new float[4];
+            float[] sums = new float[4 * w.inputScratch() + 1];
+            w.prepareInputs(x, 0, 4, sums, 0);
             for (int r = 0; r < rows; r++) {
                 for (int nx = 1; nx <= 4; nx++) {
-                    w.dotRows(r, x, 0, nx, vec);
+                    w.dotRows(r, x, 0, nx, sums, 0, vec);
                     w.dotRowsScalar(r, x, 0, nx, sca);
                     for (int j = 0; j < nx; j++) {
                         assertThat(vec[j]).as("row %d input %d of %d", r, j, nx)
@@ -88,7 +99,7 @@ class KernelTwinTest {
     void matMulBothRegimesMatchScalar(String format, int rows, int cols) {
         SplittableRandom rnd = new SplittableRandom(rows * 7L + cols);
         try (Arena arena = Arena.ofConfined()) {
-            WeightMatrix w = randomMatrix(format, rows, cols, rnd, arena);
+            WeightMatrix w = matrix(format, rows, cols, rnd, arena);
             for (int n : new int[]{1, 3, 4, 5, MatMul.TILED_MIN_INPUTS, 11, 20}) {
                 int x0 = 2, y0 = 1;
                 float[] x = new float[(x0 + n) * cols];
@@ -96,7 +107,7 @@ class KernelTwinTest {
                 float[] y = new float[(y0 + n) * rows], want = new float[(y0 + n) * rows];
                 // split the rows in two ranges like two workers would
                 int mid = rows / 2;
-                float[] scratch = new float[MatMul.scratchFloats()];
+                float[] scratch = new float[MatMul.scratchFloats(cols)];
                 MatMul.multiply(w, x, x0, n, y, y0, 0, mid, scratch);
                 MatMul.multiply(w, x, x0, n, y, y0, mid, rows, scratch);
                 MatMul.multiplyScalar(w, x, x0, n, want, y0, 0, rows);

@@ -1,0 +1,90 @@
+package org.chatglm4j.bench;
+
+import org.chatglm4j.generate.Sampler;
+import org.chatglm4j.model.Batch;
+import org.chatglm4j.model.ChatGlmConfig;
+import org.chatglm4j.model.ChatGlmModel;
+import org.chatglm4j.model.KvCache;
+import org.chatglm4j.model.PromptLayout;
+import org.chatglm4j.model.Runner;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Measures a model the way chatglm.cpp's figures are defined: prefill = the forward pass of the whole prompt
+ * (logits of the last position only), decode = the mean single-token step after the first generated token,
+ * greedy. With {@code batch > 1}, that many sequences are decoded together, one forward pass per step.
+ */
+public final class Benchmark {
+
+    /** What one run measured. */
+    public record Result(int promptTokens, int generatedTokens, int batch, double prefillSeconds,
+                         double prefillTokensPerSecond, double decodeMillisPerStep, double decodeTokensPerSecond,
+                         long weightBytesPerToken, double weightReadGBps, long peakRssBytes) {
+    }
+
+    private Benchmark() {
+    }
+
+    /**
+     * @param promptTokens prompt length including the final {@code [gMASK] <sop>}
+     * @param newTokens    tokens generated per sequence (the first comes from the prefill)
+     */
+    public static Result run(ChatGlmModel model, int promptTokens, int newTokens, int batch, long seed) {
+        ChatGlmConfig cfg = model.config();
+        if (promptTokens < 2) throw new IllegalArgumentException("prompt needs at least 2 tokens ([gMASK] <sop>)");
+        if (newTokens < 2) throw new IllegalArgumentException("generate at least 2 tokens to time decoding");
+        Runner runner = model.newRunner();
+        Batch b = new Batch();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        KvCache[] caches = new KvCache[batch];
+        PromptLayout[] layouts = new PromptLayout[batch];
+        int[] next = new int[batch];
+        long prefillNanos = 0;
+        for (int s = 0; s < batch; s++) {
+            int[] ids = new int[promptTokens];
+            for (int i = 0; i < promptTokens - 2; i++) ids[i] = 5 + rnd.nextInt(Math.min(cfg.vocabSize(), 20000) - 5);
+            ids[promptTokens - 2] = cfg.gmaskTokenId();
+            ids[promptTokens - 1] = cfg.bosTokenId();
+            layouts[s] = PromptLayout.of(ids, cfg);
+            caches[s] = model.newCache();
+            b.clear();
+            b.add(caches[s], ids, layouts[s].positions(ids.length, cfg.positionEncoding2d()),
+                    layouts[s].blockPositions(ids.length), layouts[s].mask(), false);
+            int seq = s;
+            long t0 = System.nanoTime();
+            runner.forward(b, (seg, i, logits, off) -> next[seq] = Sampler.argmax(logits, off, cfg.vocabSize()));
+            prefillNanos += System.nanoTime() - t0;
+        }
+        int length = promptTokens + 1;
+        long t0 = System.nanoTime();
+        for (int step = 1; step < newTokens; step++, length++) {
+            b.clear();
+            for (int s = 0; s < batch; s++) {
+                b.add(caches[s], next[s], layouts[s].decodePosition(), layouts[s].decodeBlockPosition(length));
+            }
+            runner.forward(b, (seg, i, logits, off) -> next[seg] = Sampler.argmax(logits, off, cfg.vocabSize()));
+        }
+        long decodeNanos = System.nanoTime() - t0;
+        double prefill = prefillNanos / 1e9;
+        double stepMs = decodeNanos / 1e6 / (newTokens - 1);
+        long bytes = model.weights().bytesPerToken();
+        return new Result(promptTokens, newTokens, batch, prefill, batch * promptTokens / prefill, stepMs,
+                batch * 1000.0 / stepMs, bytes, bytes / (stepMs / 1e3) / 1e9, peakRss());
+    }
+
+    /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */
+    public static long peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

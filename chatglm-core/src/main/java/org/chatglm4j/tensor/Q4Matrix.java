@@ -1,0 +1,95 @@
+package org.chatglm4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Grouped INT4: 4-bit values packed as in {@link Q4Layout} with an fp16 scale per block of 32 values of a row
+ * (the accuracy of ggml's q4_0, which also spends 4.5 bits per weight): {@code W[r, c] = d[r, c/32]·q[r, c]}.
+ */
+public final class Q4Matrix implements WeightMatrix {
+    public static final int BLOCK = 32;
+
+    private final MemorySegment q;
+    private final MemorySegment scales;
+    private final int rows;
+    private final int cols;
+    private final int blocks;
+    private final long rowBytes;
+
+    public Q4Matrix(MemorySegment q, MemorySegment scales, int rows, int cols) {
+        this.rowBytes = Q4Layout.rowBytes(cols);
+        this.blocks = (cols + BLOCK - 1) / BLOCK;
+        if (q.byteSize() != rows * rowBytes || scales.byteSize() != 2L * rows * blocks) {
+            throw new IllegalArgumentException("q4 matrix " + rows + "x" + cols + ": " + q.byteSize()
+                    + " quant bytes and " + scales.byteSize() + " scale bytes do not fit");
+        }
+        this.q = q;
+        this.scales = scales;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public String format() { return "q4"; }
+    @Override public long byteSize() { return q.byteSize() + scales.byteSize(); }
+    @Override public int inputScratch() { return cols + blocks; }
+
+    /** Per input: the prescaled copy of {@link QuantKernels#prescale}, then its sums over 32-value blocks. */
+    @Override
+    public void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+        for (int j = 0; j < n; j++) {
+            int xo = (x0 + j) * cols, o = off + j * (cols + blocks);
+            QuantKernels.prescale(x, xo, cols, aux, o);
+            for (int b = 0; b < blocks; b++) {
+                float s = 0;
+                for (int k = b * BLOCK; k < Math.min(cols, (b + 1) * BLOCK); k++) s += x[xo + k];
+                aux[o + cols + b] = s;
+            }
+        }
+    }
+
+    public MemorySegment quants() { return q; }
+    public MemorySegment scaleData() { return scales; }
+
+    private float scale(int r, int k) {
+        return QuantKernels.scale(0, scales, 2L * r * blocks, k);
+    }
+
+    @Override
+    public void readRow(int r, float[] out, int off) {
+        QuantKernels.q4Decode(q, r * rowBytes, 0, cols, out, off, 0, scales, 2L * r * blocks);
+    }
+
+    @Override
+    public void decodeTile(int r0, int nr, int k0, int kl, float[] dst) {
+        for (int i = 0; i < nr; i++) {
+            int r = r0 + i;
+            QuantKernels.q4Decode(q, r * rowBytes, k0, kl, dst, i * kl, 0, scales, 2L * r * blocks);
+        }
+    }
+
+    @Override
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
+        long base = r * rowBytes, scaleBase = 2L * r * blocks;
+        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT;
+        for (int j = 0; j < nx; j++) {
+            int xo = (x0 + j) * cols, o = auxOff + j * (cols + blocks);
+            float s = QuantKernels.q4DotGrouped(q, base, scales, scaleBase, units, aux, o, aux, o + cols);
+            float tail = 0;
+            for (int k = mainEnd; k < cols; k++) tail += scale(r, k) * (Q4Layout.get(q, base, k) - 8) * x[xo + k];
+            acc[j] = s + tail;
+        }
+    }
+
+    @Override
+    public void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc) {
+        long base = r * rowBytes;
+        for (int j = 0; j < nx; j++) {
+            int xo = (x0 + j) * cols;
+            float s = 0;
+            for (int k = 0; k < cols; k++) s += scale(r, k) * (Q4Layout.get(q, base, k) - 8) * x[xo + k];
+            acc[j] = s;
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package org.chatglm4j.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Grouped INT8: int8 {@code [rows, cols]} with an fp16 scale per block of 32 values of a row (like ggml's q8_0,
+ * in two arrays): {@code W[r, c] = d[r, c/32]·q[r, c]}. More accurate than one scale per row.
+ */
+public final class Q8Matrix implements WeightMatrix {
+    static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(F16.LE);
+    public static final int BLOCK = 32;
+
+    private final MemorySegment q;
+    private final MemorySegment scales;
+    private final int rows;
+    private final int cols;
+    private final int blocks;
+
+    public Q8Matrix(MemorySegment q, MemorySegment scales, int rows, int cols) {
+        this.blocks = (cols + BLOCK - 1) / BLOCK;
+        if (q.byteSize() != (long) rows * cols || scales.byteSize() != 2L * rows * blocks) {
+            throw new IllegalArgumentException("q8 matrix " + rows + "x" + cols + ": " + q.byteSize()
+                    + " quant bytes and " + scales.byteSize() + " scale bytes do not fit");
+        }
+        this.q = q;
+        this.scales = scales;
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    public static long scaleBytes(int rows, int cols) {
+        return 2L * rows * ((cols + BLOCK - 1) / BLOCK);
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public String format() { return "q8"; }
+    @Override public long byteSize() { return q.byteSize() + scales.byteSize(); }
+
+    public MemorySegment quants() { return q; }
+    public MemorySegment scaleData() { return scales; }
+
+    private float scale(int r, int k) {
+        return Float.float16ToFloat(scales.get(HALF, 2L * ((long) r * blocks + k / BLOCK)));
+    }
+
+    @Override
+    public void readRow(int r, float[] out, int off) {
+        QuantKernels.q8Decode(q, (long) r * cols, 0, cols, out, off, 0, scales, 2L * r * blocks);
+    }
+
+    @Override
+    public void decodeTile(int r0, int nr, int k0, int kl, float[] dst) {
+        for (int i = 0; i < nr; i++) {
+            int r = r0 + i;
+            QuantKernels.q8Decode(q, (long) r * cols, k0, kl, dst, i * kl, 0, scales, 2L * r * blocks);
+        }
+    }
+
+    @Override
+    public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
+        long base = (long) r * cols;
+        int full = cols / BLOCK;
+        for (int j = 0; j < nx; j++) {
+            int xo = (x0 + j) * cols;
+            float s = QuantKernels.q8DotGrouped(q, base, scales, 2L * r * blocks, full, x, xo);
+            for (int k = full * BLOCK; k < cols; k++) s += scale(r, k) * q.get(ValueLayout.JAVA_BYTE, base + k) * x[xo + k];
+            acc[j] = s;
+        }
+    }
+
+    @Override
+    public void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc) {
+        long base = (long) r * cols;
+        for (int j = 0; j < nx; j++) {
+            int xo = (x0 + j) * cols;
+            float s = 0;
+            for (int k = 0; k < cols; k++) s += scale(r, k) * q.get(ValueLayout.JAVA_BYTE, base + k) * x[xo + k];
+            acc[j] = s;
+        }
+    }
+}

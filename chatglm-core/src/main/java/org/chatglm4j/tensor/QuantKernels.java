@@ -1,0 +1,201 @@
+package org.chatglm4j.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+
+/**
+ * Vector kernels of the quantized formats, written for 256-bit vectors (eight floats): fused dequantize-and-dot
+ * for decode and dequantization of tiles for prefill. They use fixed 256-bit species, which every x86-64 CPU with
+ * AVX2 runs natively. Hot loops call no helper methods: C2 refuses to inline vector-heavy helpers past its size
+ * limits, and a vector operation left as a call costs an allocation.
+ */
+final class QuantKernels {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+
+    private QuantKernels() {
+    }
+
+    /**
+     * The 4-bit kernels avoid shifting each nibble down: masking nibble k in place leaves {@code u·16^k} in every
+     * lane, which converts exactly to float; the factor {@code 16^-k} is folded into a prescaled copy of the input
+     * ({@link #prescale}), made once per input and reused for every row. Nibble 7 would land on the sign bit, so it
+     * is first shifted down by 4 and uses factor {@code 16^-6}.
+     */
+    static final int[] NIBBLE_MASK = {0xF, 0xF0, 0xF00, 0xF000, 0xF_0000, 0xF0_0000, 0xF00_0000, 0xF00_0000};
+    private static final float[] NIBBLE_FACTOR = {1f, 0x1p-4f, 0x1p-8f, 0x1p-12f, 0x1p-16f, 0x1p-20f, 0x1p-24f, 0x1p-24f};
+
+    /** Floats {@link #prescale} writes for a row of {@code cols} values. */
+    static int prescaledFloats(int cols) {
+        return cols;
+    }
+
+    /** {@code xp[e] = x[e]·16^-k(e)} with k(e) = the nibble of value e in its unit (see {@link #NIBBLE_FACTOR}). */
+    static void prescale(float[] x, int xo, int cols, float[] xp, int po) {
+        for (int e = 0; e < cols; e++) xp[po + e] = x[xo + e] * NIBBLE_FACTOR[(e % Q4Layout.UNIT) / 8];
+    }
+
+    /** {@code Σ u·x} over the first {@code units} full units of a 4-bit row, with {@code xp} from {@link #prescale}. */
+    static float q4Dot(MemorySegment q, long rowBase, int units, float[] xp, int po) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            IntVector w7 = w.lanewise(VectorOperators.LSHR, 4);
+            int xb = po + u * Q4Layout.UNIT;
+            s0 = ((FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb), s0);
+            s1 = ((FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), s1);
+            s0 = ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 16), s0);
+            s1 = ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 24), s1);
+            s0 = ((FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 32), s0);
+            s1 = ((FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 40), s1);
+            s0 = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 48), s0);
+            s1 = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), s1);
+        }
+        return s0.add(s1).reduceLanes(ADD);
+    }
+
+    /**
+     * {@code Σ_b d_b·Σ_{e∈b} u·x} over full units with an fp16 scale per 32-value block at {@code scaleBase}, minus
+     * the zero point {@code 8·Σ_b d_b·Σ_{e∈b} x} from the block sums {@code sums[so + b]}.
+     */
+    static float q4DotGrouped(MemorySegment q, long rowBase, MemorySegment scales, long scaleBase, int units,
+                              float[] xp, int po, float[] sums, int so) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            IntVector w7 = w.lanewise(VectorOperators.LSHR, 4);
+            int xb = po + u * Q4Layout.UNIT;
+            FloatVector a = ((FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb));
+            a = ((FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), a);
+            a = ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 16), a);
+            a = ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 24), a);
+            FloatVector b = ((FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb + 32));
+            b = ((FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 40), b);
+            b = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 48), b);
+            b = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), b);
+            float d0 = Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 4L * u));
+            float d1 = Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 4L * u + 2));
+            acc = a.fma(FloatVector.broadcast(F, d0), acc);
+            acc = b.fma(FloatVector.broadcast(F, d1), acc);
+        }
+        return acc.reduceLanes(ADD) - 8 * halfDot(scales, scaleBase, sums, so, 2 * units);
+    }
+
+    /** {@code Σ_i fp16(scales[i])·v[i]} for {@code n} fp16 values at {@code base} (the grouped zero point). */
+    static float halfDot(MemorySegment scales, long base, float[] v, int vo, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            IntVector h = (IntVector) jdk.incubator.vector.ShortVector.fromMemorySegment(jdk.incubator.vector.ShortVector.SPECIES_128, scales, base + 2L * i, F16.LE)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector magnitude = h.and(0x7FFF);
+            IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+            FloatVector value = shifted.reinterpretAsFloats().mul(0x1p112f);
+            IntVector bits = value.reinterpretAsInts().blend(shifted.or(0x7F800000), magnitude.compare(VectorOperators.GE, 0x7C00));
+            acc = bits.or(h.and(0x80000000)).reinterpretAsFloats().fma(FloatVector.fromArray(F, v, vo + i), acc);
+        }
+        float s = acc.reduceLanes(ADD);
+        for (; i < n; i++) s += Float.float16ToFloat(scales.get(Q8Matrix.HALF, base + 2L * i)) * v[vo + i];
+        return s;
+    }
+
+    /**
+     * Dequantizes values {@code [k0, k0 + kl)} of a 4-bit row into {@code dst[d…]}: {@code w = scale·(u − 8)}, the
+     * scale being {@code rowScale} or, when {@code scales} is not null, the fp16 scale of the value's 32-block at
+     * {@code scaleBase}. Vector path for whole units, scalar otherwise.
+     */
+    static void q4Decode(MemorySegment q, long rowBase, int k0, int kl, float[] dst, int d,
+                         float rowScale, MemorySegment scales, long scaleBase) {
+        int k = k0, end = k0 + kl;
+        while (k < end) {
+            if (k % Q4Layout.UNIT == 0 && k + Q4Layout.UNIT <= end) {
+                IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) (k / Q4Layout.UNIT) * Q4Layout.UNIT_BYTES, F16.LE);
+                IntVector w7 = w.lanewise(VectorOperators.LSHR, 4);
+                float sa = scale(rowScale, scales, scaleBase, k), sb = scale(rowScale, scales, scaleBase, k + 32);
+                FloatVector za = FloatVector.broadcast(F, -8 * sa), zb = FloatVector.broadcast(F, -8 * sb);
+                int o = d + (k - k0);
+                // value = (u·16^j)·(s·16^-j) − 8s
+                ((FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sa), za).intoArray(dst, o);
+                ((FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sa * 0x1p-4f), za).intoArray(dst, o + 8);
+                ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sa * 0x1p-8f), za).intoArray(dst, o + 16);
+                ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sa * 0x1p-12f), za).intoArray(dst, o + 24);
+                ((FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sb * 0x1p-16f), zb).intoArray(dst, o + 32);
+                ((FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sb * 0x1p-20f), zb).intoArray(dst, o + 40);
+                ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sb * 0x1p-24f), zb).intoArray(dst, o + 48);
+                ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, sb * 0x1p-24f), zb).intoArray(dst, o + 56);
+                k += Q4Layout.UNIT;
+            } else {
+                dst[d + (k - k0)] = scale(rowScale, scales, scaleBase, k) * (Q4Layout.get(q, rowBase, k) - 8);
+                k++;
+            }
+        }
+    }
+
+    /** The row's scale, or the fp16 scale of column k's 32-block. */
+    static float scale(float rowScale, MemorySegment scales, long scaleBase, int k) {
+        return scales == null ? rowScale : Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * (k / 32)));
+    }
+
+    /** {@code Σ q·x} over {@code n} (a multiple of 8) int8 values at {@code base}. */
+    static float q8Dot(MemorySegment q, long base, int n, float[] x, int xo) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int k = 0;
+        for (; k + 16 <= n; k += 16) {
+            FloatVector a = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+            FloatVector b = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 8, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+            s0 = a.fma(FloatVector.fromArray(F, x, xo + k), s0);
+            s1 = b.fma(FloatVector.fromArray(F, x, xo + k + 8), s1);
+        }
+        for (; k < n; k += 8) {
+            FloatVector a = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+            s0 = a.fma(FloatVector.fromArray(F, x, xo + k), s0);
+        }
+        return s0.add(s1).reduceLanes(ADD);
+    }
+
+    /** Per-32-block scaled int8 dot over {@code blocks} full blocks: {@code Σ_b d_b·Σ q·x}. */
+    static float q8DotGrouped(MemorySegment q, long base, MemorySegment scales, long scaleBase, int blocks,
+                              float[] x, int xo) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = base + 32L * b;
+            int xb = xo + 32 * b;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += 8) {
+                FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + j, F16.LE)
+                        .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+                s = w.fma(FloatVector.fromArray(F, x, xb + j), s);
+            }
+            float d = Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * b));
+            acc = s.fma(FloatVector.broadcast(F, d), acc);
+        }
+        return acc.reduceLanes(ADD);
+    }
+
+    /** Dequantizes int8 values {@code [k0, k0 + n)} of the row at {@code base}; scales as in {@link #q4Decode}. */
+    static void q8Decode(MemorySegment q, long base, int k0, int n, float[] dst, int d,
+                         float rowScale, MemorySegment scales, long scaleBase) {
+        int k = 0;
+        for (; k + 8 <= n && (k0 + k) % 8 == 0; k += 8) {
+            float sc = scales == null ? rowScale
+                    : Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * ((k0 + k) / 32)));
+            FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k0 + k, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+            w.mul(sc).intoArray(dst, d + k);
+        }
+        for (; k < n; k++) {
+            dst[d + k] = scale(rowScale, scales, scaleBase, k0 + k) * q.get(java.lang.foreign.ValueLayout.JAVA_BYTE, base + k0 + k);
+        }
+    }
+}
