@@ -2,12 +2,15 @@ package org.chatglm4j.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.chatglm4j.cglm.CglmModel;
 import org.chatglm4j.io.Checkpoint;
 import org.chatglm4j.io.DType;
 import org.chatglm4j.io.TensorRef;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmWeights;
+import org.chatglm4j.model.LayerWeights;
 import org.chatglm4j.model.PrefixEncoder;
+import org.chatglm4j.tensor.WeightMatrix;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,7 +20,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -59,15 +64,25 @@ public final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path folder = model.resolve(ctx);
-        ChatGlmConfig cfg = ChatGlmConfig.load(folder.resolve("config.json"));
         ObjectNode report = Json.MAPPER.createObjectNode();
         report.put("model", folder.toString());
-        report.set("config", config(cfg));
-        report.set("tokenizer", tokenizer(folder));
-        ChatGlmConfig effective = cfg;
-        try (Checkpoint ck = Checkpoint.open(folder)) {
-            report.set("weights", weights(ck, cfg));
+        ChatGlmConfig cfg;
+        if (SingleFile.is(folder)) {
+            try (CglmModel m = CglmModel.open(folder)) {
+                cfg = m.config();
+                report.set("config", config(cfg));
+                report.set("tokenizer", tokenizer(m.tokenizer(), "(in the .cglm file)"));
+                report.set("weights", weights(m, folder));
+            }
+        } else {
+            cfg = ChatGlmConfig.load(folder.resolve("config.json"));
+            report.set("config", config(cfg));
+            report.set("tokenizer", tokenizer(folder));
+            try (Checkpoint ck = Checkpoint.open(folder)) {
+                report.set("weights", weights(ck, cfg));
+            }
         }
+        ChatGlmConfig effective = cfg;
         if (ptuning != null) {
             ChatGlmConfig pcfg = ChatGlmConfig.load(ptuning.resolve("config.json"));
             effective = cfg.withPrefix(pcfg.preSeqLen(), pcfg.prefixProjection());
@@ -108,8 +123,12 @@ public final class InfoCommand implements Callable<Integer> {
             o.putNull("file");
             return o;
         }
-        ChatGlmTokenizer t = ChatGlmTokenizer.load(folder);
-        o.put("file", ChatGlmTokenizer.MODEL_FILE);
+        return tokenizer(ChatGlmTokenizer.load(folder), ChatGlmTokenizer.MODEL_FILE);
+    }
+
+    static ObjectNode tokenizer(ChatGlmTokenizer t, String file) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("file", file);
         o.put("vocab_size", t.vocabSize());
         o.put("num_image_tokens", t.numImageTokens());
         o.put("algorithm", t.sentencePiece().model().algorithm().name().toLowerCase(Locale.ROOT));
@@ -145,6 +164,39 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("bytes", ck.totalBytes());
         o.put("used_bytes", used);
         o.put("unused_bytes", unused);
+        return o;
+    }
+
+    /** A .cglm file: its matrices by storage format (the small vectors are not counted as tensors there). */
+    static ObjectNode weights(CglmModel m, Path file) {
+        ChatGlmWeights w = m.weights();
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("format", "cglm");
+        o.put("quantization", m.quantization());
+        o.putArray("files").addObject().put("name", file.getFileName().toString()).put("bytes", m.fileBytes());
+        Map<String, long[]> byFormat = new java.util.TreeMap<>();   // {count, bytes}
+        List<WeightMatrix> matrices = new ArrayList<>();
+        matrices.add(w.wordEmbeddings());
+        for (LayerWeights l : w.layers()) {
+            matrices.add(l.queryKeyValue().weight());
+            matrices.add(l.dense().weight());
+            matrices.add(l.denseHTo4h().weight());
+            matrices.add(l.dense4hToH().weight());
+        }
+        long bytes = 0;
+        for (WeightMatrix x : matrices) {
+            long[] c = byFormat.computeIfAbsent(x.format(), f -> new long[2]);
+            c[0]++;
+            c[1] += x.byteSize();
+            bytes += x.byteSize();
+        }
+        o.put("tensors", matrices.size());
+        ObjectNode dtypes = o.putObject("dtypes");
+        byFormat.forEach((f, c) -> dtypes.putObject(f).put("tensors", c[0]).put("bytes", c[1]));
+        o.put("parameters", ChatGlmWeights.parameterCount(m.config()));
+        o.put("bytes", m.fileBytes());
+        o.put("used_bytes", bytes);
+        o.put("unused_bytes", 0);
         return o;
     }
 
@@ -203,7 +255,9 @@ public final class InfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "positions     %s rotary, max_sequence_length %d, torch_dtype %s%n",
                 c.get("position_encoding").asText(), c.get("max_sequence_length").asInt(), c.get("torch_dtype").asText());
         int q = c.get("quantization_bit").asInt();
-        out.println("quantization  " + (q == 0 ? "none" : "int" + q + " (quantization_bit " + q + ")"));
+        String quant = q == 0 ? "none" : "int" + q + " (quantization_bit " + q + ")";
+        if (w.has("quantization")) quant = w.get("quantization").asText() + " (chosen when the .cglm file was written)";
+        out.println("quantization  " + quant);
         String pt = c.get("pre_seq_len").asInt() == 0 ? "none in config.json"
                 : "pre_seq_len " + c.get("pre_seq_len").asInt() + ", prefix_projection "
                 + c.get("prefix_projection").asBoolean() + " (config.json)";

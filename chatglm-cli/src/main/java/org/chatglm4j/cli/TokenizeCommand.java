@@ -3,18 +3,20 @@ package org.chatglm4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.cglm.CglmModel;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code chatglm tokenize}: the tokenizer alone (never the weights), line by line from stdin. */
 @Command(name = "tokenize", mixinStandardHelpOptions = true, sortOptions = false,
         header = "Tokenize lines of text, or decode ids (tokenizer files only).",
         description = {"Tokenizes each line of standard input (only the tokenizer files are loaded: --model may be a "
-                + "folder holding just ice_text.model and tokenizer_config.json).",
+                + "folder holding just ice_text.model and tokenizer_config.json, or a .cglm file).",
                 "Plain: each line gives 'ids=[…] pieces=[…]'.",
                 "--json: each line is {\"text\": …} → {\"ids\": encode(text), \"input_ids\": ids + [gMASK, <sop>], "
                         + "\"pieces\": […], \"hf_input_ids\": what chat() feeds the model}, or {\"ids\": […]} → "
@@ -34,7 +36,16 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ChatGlmTokenizer tokenizer = ChatGlmTokenizer.load(model.resolve(ctx));
+        Path path = model.resolve(ctx);
+        if (SingleFile.is(path)) {
+            try (CglmModel m = CglmModel.open(path)) {   // mapped, not read: the tokenizer is in its header
+                return run(m.tokenizer());
+            }
+        }
+        return run(ChatGlmTokenizer.load(path));
+    }
+
+    private int run(ChatGlmTokenizer tokenizer) {
         if (json) return JsonLineLoop.run(ctx, request -> handle(tokenizer, request)) > 0 ? 1 : 0;
         InputLines lines = new InputLines(ctx.in());
         for (InputLines.Line line; (line = lines.next()) != null; ) {

@@ -2,7 +2,14 @@ package org.chatglm4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.chatglm4j.cglm.CglmWriter;
 import org.chatglm4j.model.ChatGlmConfig;
+import org.chatglm4j.quant.QuantFormat;
+import org.chatglm4j.testing.Fixtures;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -65,6 +72,30 @@ class InfoCommandTest {
                 "1D rotary", "quantization  none", "pre_seq_len 4, prefix_projection true", "tokenizer     ice_text.model: 1544 tokens",
                 "weights       pytorch, 1 file:", "pytorch_model.bin", "tensors       ", "f16 × ", "parameters    ",
                 "KV cache (float32): 1.5 KiB per token", "at length 100", "JAVA_OPTS=-Xmx1g");
+    }
+
+    /** A .cglm single file (chatglm4j's own format), as --model takes it: info and tokenize read its header. */
+    @Test
+    void singleFileModel(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("model_a-q4.cglm");
+        CglmWriter.convert(Fixtures.path("model_a/checkpoint"), QuantFormat.Q4, QuantFormat.NONE, file, null);
+        Cli.Result r = Cli.run("", "info", "--model", file.toString(), "--json");
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonNode info = JSON.readTree(r.out());
+        assertThat(info.get("config").get("num_layers").asInt()).isEqualTo(3);
+        JsonNode w = info.get("weights");
+        assertThat(w.get("format").asText()).isEqualTo("cglm");
+        assertThat(w.get("quantization").asText()).isEqualTo("q4");
+        assertThat(w.get("tensors").asInt()).isEqualTo(1 + 3 * 4);
+        assertThat(w.get("dtypes").has("q4")).isTrue();
+        assertThat(w.get("bytes").asLong()).isEqualTo(Files.size(file));
+        assertThat(info.get("tokenizer").get("vocab_size").asInt()).isEqualTo(1644);
+        Cli.Result text = Cli.run("", "info", "--model", file.toString());
+        assertThat(text.out()).contains("quantization  q4", "weights       cglm, 1 file:");
+
+        Cli.Result tok = Cli.run("{\"text\":\"你好\"}\n", "tokenize", "--model", file.toString(), "--json");
+        assertThat(tok.status()).as(tok.err()).isZero();
+        assertThat(tok.out()).startsWith("{\"ids\":[5,609],");
     }
 
     @Test
