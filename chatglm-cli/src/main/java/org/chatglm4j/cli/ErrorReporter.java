@@ -28,7 +28,10 @@ final class ErrorReporter implements CommandLine.IParameterExceptionHandler, Com
     @Override
     public int handleParseException(ParameterException ex, String[] args) {
         CommandLine cmd = ex.getCommandLine();
-        err.println(PREFIX + oneLine(ex.getMessage()));
+        String message = oneLine(ex.getMessage());
+        // picocli starts some messages with its own "Error: "; ours already says it
+        if (message.startsWith("Error: ")) message = message.substring("Error: ".length());
+        err.println(PREFIX + message);
         err.flush();
         CommandLine.UnmatchedArgumentException.printSuggestions(ex, cmd.getErr());
         cmd.getErr().flush();
@@ -54,7 +57,9 @@ final class ErrorReporter implements CommandLine.IParameterExceptionHandler, Com
     /** The user-facing message: ours as they are, I/O problems by their message, anything else by its class. */
     static String message(Throwable ex) {
         String m = ex.getMessage();
-        if (ex instanceof ChatGlmException || ex instanceof UncheckedIOException || ex instanceof IOException) {
+        // the library reports bad input as ChatGlmException, and a few checks of values as IllegalArgumentException
+        if (ex instanceof ChatGlmException || ex instanceof UncheckedIOException || ex instanceof IOException
+                || ex instanceof IllegalArgumentException) {
             return oneLine(m == null ? ex.toString() : m);
         }
         if (ex instanceof OutOfMemoryError) {

@@ -134,6 +134,19 @@ class ErrorHandlingTest {
     }
 
     @Test
+    void messagesAreOneLineAndBugsSayHowToSeeMore() {
+        assertThat(ErrorReporter.message(new org.chatglm4j.ChatGlmException("a.json: bad\nsecond line")))
+                .isEqualTo("a.json: bad");
+        assertThat(ErrorReporter.message(new NullPointerException("x is null")))
+                .isEqualTo("internal error: java.lang.NullPointerException: x is null (run again with --verbose for "
+                        + "the stack trace)");
+        assertThat(ErrorReporter.message(new OutOfMemoryError("Java heap space")))
+                .startsWith("out of memory (Java heap space): give the JVM more heap, e.g. JAVA_OPTS=-Xmx");
+        assertThat(ErrorReporter.message(new java.io.UncheckedIOException(new java.io.IOException("disk full"))))
+                .isEqualTo("java.io.IOException: disk full");
+    }
+
+    @Test
     void verboseAddsTheStackTrace() {
         Cli.Result r = Cli.run("", "info", "--model", "/no/such/model/folder", "--verbose");
         assertThat(r.status()).isEqualTo(1);

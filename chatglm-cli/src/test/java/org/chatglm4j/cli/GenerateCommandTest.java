@@ -111,7 +111,7 @@ class GenerateCommandTest {
         assertThat(both.errLines().getFirst()).startsWith("chatglm: error: ").contains("mutually exclusive");
         Cli.Result none = Cli.run("", args("model_a"));
         assertThat(none.status()).isEqualTo(2);
-        assertThat(none.errLines().getFirst()).startsWith("chatglm: error: Error: Missing required argument");
+        assertThat(none.errLines().getFirst()).startsWith("chatglm: error: Missing required argument");
     }
 
     @Test
