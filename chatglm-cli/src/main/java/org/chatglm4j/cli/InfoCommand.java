@@ -13,6 +13,9 @@ import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.WeightMatrix;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -42,6 +45,9 @@ public final class InfoCommand implements Callable<Integer> {
             + "|layers\\.\\d+\\.(input_layernorm|post_attention_layernorm|attention\\.query_key_value"
             + "|attention\\.dense|mlp\\.dense_h_to_4h|mlp\\.dense_4h_to_h)\\.(weight|bias|weight_scale))");
 
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ModelOptions model;
 
@@ -63,6 +69,9 @@ public final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (maxLength != null && maxLength < 1) {
+            throw new ParameterException(spec.commandLine(), "--max-length must be at least 1, got " + maxLength);
+        }
         Path folder = model.resolve(ctx);
         ObjectNode report = Json.MAPPER.createObjectNode();
         report.put("model", folder.toString());
@@ -91,7 +100,6 @@ public final class InfoCommand implements Callable<Integer> {
             }
         }
         int length = maxLength != null ? maxLength : cfg.maxSequenceLength();
-        if (length < 1) throw new org.chatglm4j.ChatGlmException("--max-length must be at least 1, got " + length);
         MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads());
         report.set("memory", memory(mem, report.get("weights").get("used_bytes").asLong()));
         if (json) Json.writeLine(ctx.out(), report);

@@ -6,7 +6,6 @@ import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.model.Batch;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmModel;
-import org.chatglm4j.model.KvCache;
 import org.chatglm4j.model.PromptLayout;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 import picocli.CommandLine.Command;
