@@ -1,0 +1,53 @@
+package org.chatglm4j.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * The web chat page: static files under {@code web/} on the class path, no build step. Only plain file names are
+ * served (no folders, no {@code ..}), with a Content-Security-Policy that allows nothing but our own scripts,
+ * styles and requests: even a rendering bug cannot run injected script.
+ */
+final class WebAssets {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9]+)+");
+    private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            + "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    private static final Map<String, String> TYPES = Map.of(
+            "html", "text/html; charset=utf-8",
+            "js", "text/javascript; charset=utf-8",
+            "css", "text/css; charset=utf-8",
+            "svg", "image/svg+xml",
+            "png", "image/png",
+            "ico", "image/x-icon",
+            "json", "application/json; charset=utf-8");
+
+    private final Map<String, Optional<byte[]>> cache = new ConcurrentHashMap<>();
+
+    static boolean isAssetName(String name) {
+        return NAME.matcher(name).matches();
+    }
+
+    void serve(Exchange ex, String name) throws IOException {
+        String ext = name.substring(name.lastIndexOf('.') + 1);
+        String type = TYPES.get(ext);
+        Optional<byte[]> body = type == null ? Optional.empty() : cache.computeIfAbsent(name, WebAssets::load);
+        if (body.isEmpty()) throw ApiError.notFound("not found: /" + name);
+        ex.header("Content-Security-Policy", CSP);
+        ex.header("Referrer-Policy", "no-referrer");
+        ex.header("Cache-Control", "no-cache");
+        ex.send(200, type, body.get());
+    }
+
+    private static Optional<byte[]> load(String name) {
+        try (InputStream in = WebAssets.class.getResourceAsStream("/web/" + name)) {
+            return in == null ? Optional.empty() : Optional.of(in.readAllBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
