@@ -77,7 +77,11 @@ public record ChatGlmWeights(
 
     /** Parameter count of the model as the reference counts it (lm_head shares the embeddings). */
     public long parameterCount() {
-        ChatGlmConfig c = config;
+        return parameterCount(config);
+    }
+
+    /** {@link #parameterCount()} from the configuration alone (e.g. for a checkpoint whose weights are not loaded). */
+    public static long parameterCount(ChatGlmConfig c) {
         long h = c.hiddenSize(), inner = c.innerHiddenSize();
         long perLayer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (inner * h + inner) + (h * inner + h);
         return (long) c.vocabSize() * h + c.numLayers() * perLayer + 2 * h;

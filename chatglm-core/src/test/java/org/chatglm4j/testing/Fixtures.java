@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
@@ -28,10 +29,28 @@ public final class Fixtures {
         URL url = Fixtures.class.getClassLoader().getResource("fixtures/MANIFEST.json");
         if (url == null) throw new IllegalStateException("fixtures/MANIFEST.json is not on the test class path");
         try {
-            return Path.of(url.toURI()).getParent();
+            URI uri = url.toURI();
+            if ("jar".equals(uri.getScheme())) return unpackedRoot(uri);
+            return Path.of(uri).getParent();
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * Modules that use these fixtures through the core test-jar get the jar itself once a reactor build has run
+     * {@code package} ({@code mvn package}, {@code mvn verify}). Models are memory-mapped, which needs real files:
+     * use the test-classes folder the jar was packed from.
+     */
+    private static Path unpackedRoot(URI jarUri) {
+        String spec = jarUri.getRawSchemeSpecificPart();
+        int bang = spec.indexOf("!/");
+        Path jar = Path.of(URI.create(bang >= 0 ? spec.substring(0, bang) : spec));
+        Path dir = jar.toAbsolutePath().getParent().resolve("test-classes").resolve("fixtures");
+        if (!Files.isRegularFile(dir.resolve("MANIFEST.json"))) {
+            throw new IllegalStateException("the fixtures are inside " + jar + " and " + dir + " does not exist");
+        }
+        return dir;
     }
 
     public static Path path(String relative) {

@@ -1,0 +1,64 @@
+package org.chatglm4j.cli;
+
+import org.chatglm4j.chat.LoadOptions;
+import org.chatglm4j.hub.ModelLocator;
+import org.chatglm4j.hub.TextProgressListener;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+
+/** The options every model command shares: which model, which revision, how many threads, how chatty. */
+public final class ModelOptions {
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH_OR_REPO_ID", defaultValue = ModelLocator.DEFAULT_MODEL,
+            description = "Model folder, or Hugging Face repo id (downloaded into the HF cache). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--revision", paramLabel = "REV", defaultValue = ModelLocator.DEFAULT_REVISION,
+            description = "Branch, tag or commit of a hub repo id. Default: ${DEFAULT-VALUE}.")
+    String revision;
+
+    private int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N",
+            description = "Compute threads. Default: the available processors.")
+    void setThreads(int n) {
+        if (n < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
+        this.threads = n;
+    }
+
+    @Option(names = {"-v", "--verbose"}, description = "Print progress, timings and, on errors, stack traces.")
+    boolean verbose;
+
+    /** The local folder of the model, downloading it (progress on stderr) when a repo id is not cached yet. */
+    public Path resolve(CliContext ctx) {
+        TextProgressListener progress = new TextProgressListener(ctx.err(), ctx.stderrTerminal());
+        return ModelLocator.resolve(model, revision, ctx.hubOptions(), progress);
+    }
+
+    public LoadOptions loadOptions(Path ptuning) {
+        return LoadOptions.defaults().withThreads(threads).withPtuning(ptuning);
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    public boolean verbose() {
+        return verbose;
+    }
+
+    /** A note on stderr when --verbose. */
+    public void note(CliContext ctx, String text) {
+        if (verbose) {
+            ctx.err().println("chatglm: " + text);
+            ctx.err().flush();
+        }
+    }
+}
