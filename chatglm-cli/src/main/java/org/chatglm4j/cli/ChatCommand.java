@@ -47,6 +47,9 @@ public final class ChatCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    LoadTuning tuning;
+
+    @Mixin
     SamplingOptions sampling;
 
     @Option(names = "--stop", paramLabel = "STRING", description = "End the reply where this text appears "
@@ -72,7 +75,7 @@ public final class ChatCommand implements Callable<Integer> {
         GenerationConfig config = sampling.toConfig(true, stop);
         Path folder = model.resolve(ctx);
         model.note(ctx, "loading " + folder);
-        try (ChatGLM glm = ChatGLM.load(folder, model.loadOptions(ptuning))) {
+        try (ChatGLM glm = ChatGLM.load(folder, tuning.apply(model.loadOptions(ptuning)))) {
             ChatSession session = new ChatSession(glm);
             if (json) return jsonLines(session, config);
             if (ctx.stdinTerminal()) return interactive(session, config);

@@ -16,8 +16,8 @@ import java.util.concurrent.Callable;
 @Command(name = "chatglm",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
-        description = "ChatGLM-6B on the JVM: chat with the model, run raw generations, inspect its tokenizer, "
-                + "logits and weights.",
+        description = "ChatGLM-6B on the JVM: chat with the model, serve it over HTTP, run raw generations, "
+                + "convert and quantize it, measure it, inspect its tokenizer, logits and weights.",
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {
                 ChatCommand.class,
@@ -25,6 +25,10 @@ import java.util.concurrent.Callable;
                 TokenizeCommand.class,
                 LogitsCommand.class,
                 InfoCommand.class,
+                ConvertCommand.class,
+                ServeCommand.class,
+                BenchCommand.class,
+                RandomCheckpointCommand.class,
                 CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'chatglm COMMAND --help' for the options of a command.",

@@ -34,6 +34,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    LoadTuning tuning;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
 
@@ -64,7 +67,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GenerationConfig config = sampling.toConfig(false, List.of());
-        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), model.loadOptions(ptuning))) {
+        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)))) {
             ChatGlmTokenizer tokenizer = glm.tokenizer();
             int[] ids = input.ids != null ? input.ids.values() : tokenizer.encodeForModel(input.prompt);
             TokenIds.checkRange(ids, glm.config().vocabSize(), input.ids != null ? "--ids" : "--prompt");

@@ -36,6 +36,9 @@ public final class LogitsCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    LoadTuning tuning;
+
     @Option(names = "--ids", required = true, paramLabel = "ID,ID,…", converter = TokenIds.Converter.class,
             description = "The token ids, e.g. 5,6,7,1301,1304 (see 'chatglm tokenize').")
     TokenIds tokenIds;
@@ -54,7 +57,7 @@ public final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), model.loadOptions(ptuning))) {
+        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)))) {
             ChatGlmModel m = glm.model();
             ChatGlmConfig cfg = m.config();
             int[] ids = tokenIds.values();

@@ -1,0 +1,49 @@
+package org.chatglm4j.cli;
+
+import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.bench.RandomCheckpoint;
+import org.chatglm4j.model.ChatGlmConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code chatglm random-checkpoint}: a full-size random-weight checkpoint to measure loading and speed on. */
+@Command(name = "random-checkpoint", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Write a random-weight checkpoint of the real ChatGLM-6B geometry (or another) in the HF layout.",
+        description = "Writes config.json and model.safetensors (fp16, 13.5 GB at the default geometry) with random "
+                + "weights: speed and memory do not depend on weight values. It has no tokenizer; use it with bench, "
+                + "info and convert.")
+public final class RandomCheckpointCommand implements Callable<Integer> {
+    @Mixin
+    GeometryOptions geometry;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", required = true, description = "Folder to write.")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    private final CliContext ctx;
+
+    public RandomCheckpointCommand(CliContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        ChatGlmConfig cfg = geometry.config();
+        if (Files.exists(out.resolve("model.safetensors"))) throw new ChatGlmException(out + ": already holds a model");
+        Progress bar = new Progress(ctx.err(), ctx.stderrTerminal(), "writing " + out.resolve("model.safetensors"));
+        long t0 = System.nanoTime();
+        RandomCheckpoint.write(out, cfg, seed, bar::update);
+        bar.done();
+        ctx.err().printf("chatglm: wrote %s (%s) in %.1f s%n", out, Sizes.bytes(RandomCheckpoint.dataBytes(cfg)),
+                (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+}
