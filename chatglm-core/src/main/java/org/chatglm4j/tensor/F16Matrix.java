@@ -1,6 +1,9 @@
 package org.chatglm4j.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
 
@@ -66,16 +69,35 @@ public final class F16Matrix implements WeightMatrix {
         int upper = F.loopBound(cols);
         if (nx == 1) {
             int xb = x0 * cols;
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            // four accumulators: a single FMA chain would be latency-bound
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             int k = 0, step = F.length();
-            for (; k + step < upper; k += 2 * step) {
-                s0 = F16.loadHalves(data, base + 2L * k).fma(FloatVector.fromArray(F, x, xb + k), s0);
-                s1 = F16.loadHalves(data, base + 2L * (k + step)).fma(FloatVector.fromArray(F, x, xb + k + step), s1);
+            for (; k + 3 * step < upper; k += 4 * step) {
+                IntVector i0 = (IntVector) ShortVector.fromMemorySegment(F16.S, data, base + 2L * k, F16.LE).convertShape(VectorOperators.S2I, F16.I, 0);
+                IntVector m0 = i0.and(0x7FFF), h0 = m0.lanewise(VectorOperators.LSHL, 13);
+                FloatVector w0 = h0.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .blend(h0.or(0x7F800000), m0.compare(VectorOperators.GE, 0x7C00)).or(i0.and(0x80000000)).reinterpretAsFloats();
+                IntVector i1 = (IntVector) ShortVector.fromMemorySegment(F16.S, data, base + 2L * (k + step), F16.LE).convertShape(VectorOperators.S2I, F16.I, 0);
+                IntVector m1 = i1.and(0x7FFF), h1 = m1.lanewise(VectorOperators.LSHL, 13);
+                FloatVector w1 = h1.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .blend(h1.or(0x7F800000), m1.compare(VectorOperators.GE, 0x7C00)).or(i1.and(0x80000000)).reinterpretAsFloats();
+                IntVector i2 = (IntVector) ShortVector.fromMemorySegment(F16.S, data, base + 2L * (k + 2 * step), F16.LE).convertShape(VectorOperators.S2I, F16.I, 0);
+                IntVector m2 = i2.and(0x7FFF), h2 = m2.lanewise(VectorOperators.LSHL, 13);
+                FloatVector w2 = h2.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .blend(h2.or(0x7F800000), m2.compare(VectorOperators.GE, 0x7C00)).or(i2.and(0x80000000)).reinterpretAsFloats();
+                IntVector i3 = (IntVector) ShortVector.fromMemorySegment(F16.S, data, base + 2L * (k + 3 * step), F16.LE).convertShape(VectorOperators.S2I, F16.I, 0);
+                IntVector m3 = i3.and(0x7FFF), h3 = m3.lanewise(VectorOperators.LSHL, 13);
+                FloatVector w3 = h3.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .blend(h3.or(0x7F800000), m3.compare(VectorOperators.GE, 0x7C00)).or(i3.and(0x80000000)).reinterpretAsFloats();
+                s0 = w0.fma(FloatVector.fromArray(F, x, xb + k), s0);
+                s1 = w1.fma(FloatVector.fromArray(F, x, xb + k + step), s1);
+                s2 = w2.fma(FloatVector.fromArray(F, x, xb + k + 2 * step), s2);
+                s3 = w3.fma(FloatVector.fromArray(F, x, xb + k + 3 * step), s3);
             }
             for (; k < upper; k += step) {
                 s0 = F16.loadHalves(data, base + 2L * k).fma(FloatVector.fromArray(F, x, xb + k), s0);
             }
-            float s = s0.add(s1).reduceLanes(ADD);
+            float s = s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
             for (; k < cols; k++) s += at(base, k) * x[xb + k];
             acc[0] = s;
             return;

@@ -66,16 +66,19 @@ public final class F32Matrix implements WeightMatrix {
         int upper = F.loopBound(cols);
         if (nx == 1) {
             int xb = x0 * cols;
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            // four accumulators: a single FMA chain would be latency-bound
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
             int k = 0, step = F.length();
-            for (; k + step < upper; k += 2 * step) {
+            for (; k + 3 * step < upper; k += 4 * step) {
                 s0 = FloatVector.fromMemorySegment(F, data, base + 4L * k, F16.LE).fma(FloatVector.fromArray(F, x, xb + k), s0);
                 s1 = FloatVector.fromMemorySegment(F, data, base + 4L * (k + step), F16.LE).fma(FloatVector.fromArray(F, x, xb + k + step), s1);
+                s2 = FloatVector.fromMemorySegment(F, data, base + 4L * (k + 2 * step), F16.LE).fma(FloatVector.fromArray(F, x, xb + k + 2 * step), s2);
+                s3 = FloatVector.fromMemorySegment(F, data, base + 4L * (k + 3 * step), F16.LE).fma(FloatVector.fromArray(F, x, xb + k + 3 * step), s3);
             }
             for (; k < upper; k += step) {
                 s0 = FloatVector.fromMemorySegment(F, data, base + 4L * k, F16.LE).fma(FloatVector.fromArray(F, x, xb + k), s0);
             }
-            float s = s0.add(s1).reduceLanes(ADD);
+            float s = s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
             for (; k < cols; k++) s += at(base, k) * x[xb + k];
             acc[0] = s;
             return;

@@ -45,21 +45,22 @@ final class QuantKernels {
 
     /** {@code Σ u·x} over the first {@code units} full units of a 4-bit row, with {@code xp} from {@link #prescale}. */
     static float q4Dot(MemorySegment q, long rowBase, int units, float[] xp, int po) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        // four accumulators: one FMA chain would be latency-bound (4 cycles per FMA, 8 FMAs per unit)
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         for (int u = 0; u < units; u++) {
             IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
             IntVector w7 = w.lanewise(VectorOperators.LSHR, 4);
             int xb = po + u * Q4Layout.UNIT;
             s0 = ((FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb), s0);
             s1 = ((FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), s1);
-            s0 = ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 16), s0);
-            s1 = ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 24), s1);
+            s2 = ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 16), s2);
+            s3 = ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 24), s3);
             s0 = ((FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 32), s0);
             s1 = ((FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 40), s1);
-            s0 = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 48), s0);
-            s1 = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), s1);
+            s2 = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 48), s2);
+            s3 = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), s3);
         }
-        return s0.add(s1).reduceLanes(ADD);
+        return s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
     }
 
     /**
@@ -68,25 +69,26 @@ final class QuantKernels {
      */
     static float q4DotGrouped(MemorySegment q, long rowBase, MemorySegment scales, long scaleBase, int units,
                               float[] xp, int po, float[] sums, int so) {
-        FloatVector acc = FloatVector.zero(F);
+        // short independent chains: each block's sum is two pairs, each block scales into its own accumulator
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         for (int u = 0; u < units; u++) {
             IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
             IntVector w7 = w.lanewise(VectorOperators.LSHR, 4);
             int xb = po + u * Q4Layout.UNIT;
             FloatVector a = ((FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb));
-            a = ((FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), a);
-            a = ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 16), a);
-            a = ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 24), a);
+            FloatVector a2 = ((FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb + 16));
             FloatVector b = ((FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb + 32));
+            FloatVector b2 = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb + 48));
+            a = ((FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), a);
+            a2 = ((FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 24), a2);
             b = ((FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 40), b);
-            b = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 48), b);
-            b = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), b);
+            b2 = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), b2);
             float d0 = Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 4L * u));
             float d1 = Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 4L * u + 2));
-            acc = a.fma(FloatVector.broadcast(F, d0), acc);
-            acc = b.fma(FloatVector.broadcast(F, d1), acc);
+            acc0 = a.add(a2).fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = b.add(b2).fma(FloatVector.broadcast(F, d1), acc1);
         }
-        return acc.reduceLanes(ADD) - 8 * halfDot(scales, scaleBase, sums, so, 2 * units);
+        return acc0.add(acc1).reduceLanes(ADD) - 8 * halfDot(scales, scaleBase, sums, so, 2 * units);
     }
 
     /** {@code Σ_i fp16(scales[i])·v[i]} for {@code n} fp16 values at {@code base} (the grouped zero point). */
@@ -146,41 +148,50 @@ final class QuantKernels {
 
     /** {@code Σ q·x} over {@code n} (a multiple of 8) int8 values at {@code base}. */
     static float q8Dot(MemorySegment q, long base, int n, float[] x, int xo) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         int k = 0;
-        for (; k + 16 <= n; k += 16) {
+        for (; k + 32 <= n; k += 32) {
             FloatVector a = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k, F16.LE)
                     .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
             FloatVector b = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 8, F16.LE)
                     .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+            FloatVector c = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 16, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
+            FloatVector d = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 24, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
             s0 = a.fma(FloatVector.fromArray(F, x, xo + k), s0);
             s1 = b.fma(FloatVector.fromArray(F, x, xo + k + 8), s1);
+            s2 = c.fma(FloatVector.fromArray(F, x, xo + k + 16), s2);
+            s3 = d.fma(FloatVector.fromArray(F, x, xo + k + 24), s3);
         }
         for (; k < n; k += 8) {
             FloatVector a = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k, F16.LE)
                     .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
             s0 = a.fma(FloatVector.fromArray(F, x, xo + k), s0);
         }
-        return s0.add(s1).reduceLanes(ADD);
+        return s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
     }
 
     /** Per-32-block scaled int8 dot over {@code blocks} full blocks: {@code Σ_b d_b·Σ q·x}. */
     static float q8DotGrouped(MemorySegment q, long base, MemorySegment scales, long scaleBase, int blocks,
                               float[] x, int xo) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         for (int b = 0; b < blocks; b++) {
             long o = base + 32L * b;
             int xb = xo + 32 * b;
-            FloatVector s = FloatVector.zero(F);
-            for (int j = 0; j < 32; j += 8) {
-                FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + j, F16.LE)
-                        .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-                s = w.fma(FloatVector.fromArray(F, x, xb + j), s);
-            }
-            float d = Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * b));
-            acc = s.fma(FloatVector.broadcast(F, d), acc);
+            FloatVector p = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, xb));
+            FloatVector r = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + 16, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, xb + 16));
+            p = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + 8, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 8), p);
+            r = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + 24, F16.LE)
+                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 24), r);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * b)));
+            if ((b & 1) == 0) acc0 = p.add(r).fma(d, acc0);
+            else acc1 = p.add(r).fma(d, acc1);
         }
-        return acc.reduceLanes(ADD);
+        return acc0.add(acc1).reduceLanes(ADD);
     }
 
     /** Dequantizes int8 values {@code [k0, k0 + n)} of the row at {@code base}; scales as in {@link #q4Decode}. */
