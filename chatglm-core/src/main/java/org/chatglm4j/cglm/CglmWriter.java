@@ -167,8 +167,9 @@ public final class CglmWriter {
             throw new ChatGlmException(modelFile + ": cannot read: " + e.getMessage(), e);
         }
         try (org.chatglm4j.io.Checkpoint ck = org.chatglm4j.io.Checkpoint.open(folder);
-             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
-            ChatGlmWeights w = ChatGlmWeights.load(cfg, ck.tensors(), folder.toString(), linears, embeddings, arena);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             org.chatglm4j.tensor.Parallel pool = org.chatglm4j.tensor.Parallel.ofAvailableProcessors()) {
+            ChatGlmWeights w = ChatGlmWeights.load(cfg, ck.tensors(), folder.toString(), linears, embeddings, arena, pool);
             String q = cfg.quantizationBit() != 0 ? "int" + cfg.quantizationBit() : linears.id();
             write(out, cfg.withQuantizationBit(0), tokenizerBytes, tcfg, w, q, progress);
         }

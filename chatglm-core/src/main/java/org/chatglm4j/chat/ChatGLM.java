@@ -72,11 +72,11 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
             resources.add(checkpoint);
             Arena arena = Arena.ofShared();       // quantized or repacked weights live here, off the heap
             resources.add(arena);
-            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString(),
-                    options.quantize(), options.embeddings(), arena);
-            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
             Parallel pool = new Parallel(options.threads());
             resources.add(pool);
+            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString(),
+                    options.quantize(), options.embeddings(), arena, pool);
+            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
             return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool, options.kvCache()), resources);
         } catch (RuntimeException e) {
             closeAll(resources);

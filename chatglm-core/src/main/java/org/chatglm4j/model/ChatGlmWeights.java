@@ -48,6 +48,13 @@ public record ChatGlmWeights(
      */
     public static ChatGlmWeights load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source,
                                       QuantFormat linears, QuantFormat embeddings, Arena arena) {
+        return load(cfg, tensors, source, linears, embeddings, arena, null);
+    }
+
+    /** As above, quantizing with the threads of {@code pool} (null: on the caller's thread). */
+    public static ChatGlmWeights load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source,
+                                      QuantFormat linears, QuantFormat embeddings, Arena arena,
+                                      org.chatglm4j.tensor.Parallel pool) {
         if ((linears != QuantFormat.NONE || embeddings != QuantFormat.NONE) && arena == null) {
             throw new IllegalArgumentException("quantizing needs an arena for the quantized weights");
         }
@@ -55,7 +62,7 @@ public record ChatGlmWeights(
             throw new ChatGlmException(source + ": the checkpoint is already quantized to int" + cfg.quantizationBit()
                     + "; quantizing again needs a float16 checkpoint");
         }
-        Loader l = new Loader(tensors, source, linears, arena);
+        Loader l = new Loader(tensors, source, linears, arena, pool);
         int h = cfg.hiddenSize(), inner = cfg.innerHiddenSize();
         WeightMatrix wordEmbeddings = l.quantized(l.matrix("transformer.word_embeddings.weight", cfg.vocabSize(), h),
                 embeddings, "transformer.word_embeddings.weight");
@@ -97,7 +104,8 @@ public record ChatGlmWeights(
         return n;
     }
 
-    private record Loader(Map<String, TensorRef> tensors, String source, QuantFormat linears, Arena arena) {
+    private record Loader(Map<String, TensorRef> tensors, String source, QuantFormat linears, Arena arena,
+                          org.chatglm4j.tensor.Parallel pool) {
 
         TensorRef get(String name) {
             TensorRef t = tensors.get(name);
@@ -150,7 +158,7 @@ public record ChatGlmWeights(
 
         WeightMatrix quantized(WeightMatrix m, QuantFormat format, String name) {
             if (format == QuantFormat.NONE) return m;
-            WeightMatrix q = Quantizer.quantize(m, format, arena);
+            WeightMatrix q = Quantizer.quantize(m, format, arena, pool);
             release(get(name));
             return q;
         }

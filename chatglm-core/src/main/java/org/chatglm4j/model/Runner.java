@@ -47,6 +47,7 @@ public final class Runner {
     private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
     private final float[][] matmulScratch;       // per worker
     private final float[][] query;               // per worker [hd]
+    private float[] prepared = new float[0];     // the current decode-regime linear's prepared inputs
     private float[][] scores;                    // per worker [keys]
 
     // operands of the current parallel step
@@ -176,6 +177,11 @@ public final class Runner {
     // ---- parallel steps ----------------------------------------------------------------------------------------
 
     private void linear(WeightMatrix w, float[] bias, float[] in, int in0, int n, float[] out, int out0, boolean gelu) {
+        if (MatMul.decodeRegime(n)) {   // inputs prepared once here, not by every thread and piece
+            int need = MatMul.preparedFloats(w, n);
+            if (prepared.length < need) prepared = new float[Math.max(need, 2 * prepared.length)];
+            MatMul.prepare(w, in, in0, n, prepared);
+        }
         linW = w;
         linBias = bias;
         linX = in;
@@ -190,11 +196,17 @@ public final class Runner {
     }
 
     private void linearRows(int r0, int r1, int worker) {
-        MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, matmulScratch[worker]);
+        MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, prepared, matmulScratch[worker]);
         int rows = linW.rows();
         for (int b = 0; b < linN; b++) {
             int base = (linY0 + b) * rows;
-            if (linBias != null) for (int r = r0; r < r1; r++) linY[base + r] += linBias[r];
+            if (linBias != null) {
+                int r = r0;
+                for (; r + F.length() <= r1; r += F.length()) {
+                    FloatVector.fromArray(F, linY, base + r).add(FloatVector.fromArray(F, linBias, r)).intoArray(linY, base + r);
+                }
+                for (; r < r1; r++) linY[base + r] += linBias[r];
+            }
             if (linGelu) for (int r = r0; r < r1; r++) linY[base + r] = gelu(linY[base + r]);
         }
     }

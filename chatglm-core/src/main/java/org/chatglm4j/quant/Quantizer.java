@@ -3,6 +3,7 @@ package org.chatglm4j.quant;
 import org.chatglm4j.tensor.F16;
 import org.chatglm4j.tensor.Int4Matrix;
 import org.chatglm4j.tensor.Int8Matrix;
+import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.Q4Layout;
 import org.chatglm4j.tensor.Q4Matrix;
 import org.chatglm4j.tensor.Q8Matrix;
@@ -28,13 +29,24 @@ public final class Quantizer {
     }
 
     public static WeightMatrix quantize(WeightMatrix w, QuantFormat format, Arena arena) {
+        return quantize(w, format, arena, null);
+    }
+
+    /** As {@link #quantize(WeightMatrix, QuantFormat, Arena)}, rows split over {@code pool}'s threads (may be null). */
+    public static WeightMatrix quantize(WeightMatrix w, QuantFormat format, Arena arena, Parallel pool) {
         return switch (format) {
             case NONE -> w;
-            case INT8 -> referenceInt8(w, arena);
-            case INT4 -> referenceInt4(w, arena);
-            case Q8 -> groupedQ8(w, arena);
-            case Q4 -> groupedQ4(w, arena);
+            case INT8 -> referenceInt8(w, arena, pool);
+            case INT4 -> referenceInt4(w, arena, pool);
+            case Q8 -> groupedQ8(w, arena, pool);
+            case Q4 -> groupedQ4(w, arena, pool);
         };
+    }
+
+    /** Runs {@code body} over row ranges, in parallel when a pool is given; each range gets its own scratch. */
+    private static void rows(Parallel pool, int rows, Parallel.RangeTask body) {
+        if (pool == null) body.run(0, rows, 0);
+        else pool.forRange(rows, 64, body);
     }
 
     /** fp16 rounding of a float32 value, back as float. */
@@ -58,34 +70,48 @@ public final class Quantizer {
     }
 
     public static Int8Matrix referenceInt8(WeightMatrix w, Arena arena) {
+        return referenceInt8(w, arena, null);
+    }
+
+    public static Int8Matrix referenceInt8(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols();
         MemorySegment q = arena.allocate((long) rows * cols, 64);
         float[] scales = new float[rows];
-        float[] row = new float[cols];
-        int[] qi = new int[cols];
-        for (int r = 0; r < rows; r++) {
-            w.readRow(r, row, 0);
-            scales[r] = referenceRow(row, cols, 8, qi);
-            for (int c = 0; c < cols; c++) q.set(ValueLayout.JAVA_BYTE, (long) r * cols + c, (byte) qi[c]);
-        }
+        rows(pool, rows, (r0, r1, worker) -> {
+            float[] row = new float[cols];
+            int[] qi = new int[cols];
+            byte[] bytes = new byte[cols];
+            for (int r = r0; r < r1; r++) {
+                w.readRow(r, row, 0);
+                scales[r] = referenceRow(row, cols, 8, qi);
+                for (int c = 0; c < cols; c++) bytes[c] = (byte) qi[c];
+                MemorySegment.copy(bytes, 0, q, ValueLayout.JAVA_BYTE, (long) r * cols, cols);
+            }
+        });
         return new Int8Matrix(q, scales, rows, cols);
     }
 
     public static Int4Matrix referenceInt4(WeightMatrix w, Arena arena) {
+        return referenceInt4(w, arena, null);
+    }
+
+    public static Int4Matrix referenceInt4(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols();
         long rowBytes = Q4Layout.rowBytes(cols);
         MemorySegment q = arena.allocate(rows * rowBytes, 64);
         float[] scales = new float[rows];
-        float[] row = new float[cols];
-        int[] qi = new int[cols];
-        int[] words = new int[(int) (rowBytes / 4)];
-        for (int r = 0; r < rows; r++) {
-            w.readRow(r, row, 0);
-            scales[r] = referenceRow(row, cols, 4, qi);
-            // the reference keeps the low nibble of the int8 value (compress_int4_weight), as a signed 4-bit number
-            for (int c = 0; c < cols; c++) qi[c] = ((qi[c] & 0xF) ^ 8) - 8;
-            Q4Layout.packRow(qi, cols, words, q, r * rowBytes);
-        }
+        rows(pool, rows, (r0, r1, worker) -> {
+            float[] row = new float[cols];
+            int[] qi = new int[cols];
+            int[] words = new int[(int) (rowBytes / 4)];
+            for (int r = r0; r < r1; r++) {
+                w.readRow(r, row, 0);
+                scales[r] = referenceRow(row, cols, 4, qi);
+                // the reference keeps the low nibble of the int8 value (compress_int4_weight), as a signed 4-bit number
+                for (int c = 0; c < cols; c++) qi[c] = ((qi[c] & 0xF) ^ 8) - 8;
+                Q4Layout.packRow(qi, cols, words, q, r * rowBytes);
+            }
+        });
         return new Int4Matrix(q, scales, rows, cols);
     }
 
@@ -113,25 +139,31 @@ public final class Quantizer {
 
     /** Grouped INT8: per block of 32, {@code d = absmax/127} (stored fp16), {@code q = round(w/d)}. */
     public static Q8Matrix groupedQ8(WeightMatrix w, Arena arena) {
+        return groupedQ8(w, arena, null);
+    }
+
+    public static Q8Matrix groupedQ8(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols(), nb = (cols + Q8Matrix.BLOCK - 1) / Q8Matrix.BLOCK;
         MemorySegment q = arena.allocate((long) rows * cols, 64);
         MemorySegment scales = arena.allocate(Q8Matrix.scaleBytes(rows, cols), 64);
-        float[] row = new float[cols];
-        for (int r = 0; r < rows; r++) {
-            w.readRow(r, row, 0);
-            for (int b = 0; b < nb; b++) {
-                int k0 = b * Q8Matrix.BLOCK, k1 = Math.min(cols, k0 + Q8Matrix.BLOCK);
-                float absmax = 0;
-                for (int k = k0; k < k1; k++) absmax = Math.max(absmax, Math.abs(row[k]));
-                short dh = F16.fromFloat(absmax / 127f);
-                float d = F16.toFloat(dh);
-                scales.set(HALF, 2L * ((long) r * nb + b), dh);
-                for (int k = k0; k < k1; k++) {
-                    int v = d == 0 ? 0 : (int) Math.max(-127, Math.min(127, Math.rint(row[k] / d)));
-                    q.set(ValueLayout.JAVA_BYTE, (long) r * cols + k, (byte) v);
+        rows(pool, rows, (r0, r1, worker) -> {
+            float[] row = new float[cols];
+            for (int r = r0; r < r1; r++) {
+                w.readRow(r, row, 0);
+                for (int b = 0; b < nb; b++) {
+                    int k0 = b * Q8Matrix.BLOCK, k1 = Math.min(cols, k0 + Q8Matrix.BLOCK);
+                    float absmax = 0;
+                    for (int k = k0; k < k1; k++) absmax = Math.max(absmax, Math.abs(row[k]));
+                    short dh = F16.fromFloat(absmax / 127f);
+                    float d = F16.toFloat(dh);
+                    scales.set(HALF, 2L * ((long) r * nb + b), dh);
+                    for (int k = k0; k < k1; k++) {
+                        int v = d == 0 ? 0 : (int) Math.max(-127, Math.min(127, Math.rint(row[k] / d)));
+                        q.set(ValueLayout.JAVA_BYTE, (long) r * cols + k, (byte) v);
+                    }
                 }
             }
-        }
+        });
         return new Q8Matrix(q, scales, rows, cols);
     }
 
@@ -140,26 +172,32 @@ public final class Quantizer {
      * that m maps to −8 and the 16 levels [−8, 7] are all used; {@code q = clamp(round(w/d), −8, 7)}.
      */
     public static Q4Matrix groupedQ4(WeightMatrix w, Arena arena) {
+        return groupedQ4(w, arena, null);
+    }
+
+    public static Q4Matrix groupedQ4(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols(), nb = (cols + Q4Matrix.BLOCK - 1) / Q4Matrix.BLOCK;
         long rowBytes = Q4Layout.rowBytes(cols);
         MemorySegment q = arena.allocate(rows * rowBytes, 64);
         MemorySegment scales = arena.allocate(2L * rows * nb, 64);
-        float[] row = new float[cols];
-        int[] qi = new int[cols];
-        int[] words = new int[(int) (rowBytes / 4)];
-        for (int r = 0; r < rows; r++) {
-            w.readRow(r, row, 0);
-            for (int b = 0; b < nb; b++) {
-                int k0 = b * Q4Matrix.BLOCK, k1 = Math.min(cols, k0 + Q4Matrix.BLOCK);
-                float m = 0;
-                for (int k = k0; k < k1; k++) if (Math.abs(row[k]) > Math.abs(m)) m = row[k];
-                short dh = F16.fromFloat(m / -8f);
-                float d = F16.toFloat(dh);
-                scales.set(HALF, 2L * ((long) r * nb + b), dh);
-                for (int k = k0; k < k1; k++) qi[k] = d == 0 ? 0 : (int) Math.max(-8, Math.min(7, Math.rint(row[k] / d)));
+        rows(pool, rows, (r0, r1, worker) -> {
+            float[] row = new float[cols];
+            int[] qi = new int[cols];
+            int[] words = new int[(int) (rowBytes / 4)];
+            for (int r = r0; r < r1; r++) {
+                w.readRow(r, row, 0);
+                for (int b = 0; b < nb; b++) {
+                    int k0 = b * Q4Matrix.BLOCK, k1 = Math.min(cols, k0 + Q4Matrix.BLOCK);
+                    float m = 0;
+                    for (int k = k0; k < k1; k++) if (Math.abs(row[k]) > Math.abs(m)) m = row[k];
+                    short dh = F16.fromFloat(m / -8f);
+                    float d = F16.toFloat(dh);
+                    scales.set(HALF, 2L * ((long) r * nb + b), dh);
+                    for (int k = k0; k < k1; k++) qi[k] = d == 0 ? 0 : (int) Math.max(-8, Math.min(7, Math.rint(row[k] / d)));
+                }
+                Q4Layout.packRow(qi, cols, words, q, r * rowBytes);
             }
-            Q4Layout.packRow(qi, cols, words, q, r * rowBytes);
-        }
+        });
         return new Q4Matrix(q, scales, rows, cols);
     }
 }

@@ -38,23 +38,61 @@ public final class MatMul {
         return Math.max(2 * TILE_ROWS * K_BLOCK, 4 + TILED_MIN_INPUTS * perInput);
     }
 
+    /** Whether {@link #multiply} with {@code n} inputs uses the decode regime (and so {@link #prepare}d inputs). */
+    public static boolean decodeRegime(int n) {
+        return n < TILED_MIN_INPUTS;
+    }
+
+    /** Floats {@link #prepare} writes for {@code n} inputs of {@code w}. */
+    public static int preparedFloats(WeightMatrix w, int n) {
+        return n * w.inputScratch();
+    }
+
+    /**
+     * Prepares the inputs once for all the threads that will share a decode-regime {@link #multiply} (a prescaled
+     * copy and block sums, for the 4-bit formats): {@code prepared} then goes to every call.
+     */
+    public static void prepare(WeightMatrix w, float[] x, int x0, int n, float[] prepared) {
+        if (w.inputScratch() > 0) w.prepareInputs(x, x0, n, prepared, 0);
+    }
+
     /** Vector kernels; {@code scratch} holds at least {@link #scratchFloats} floats private to this thread. */
     public static void multiply(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
                                 float[] scratch) {
-        int rows = w.rows();
-        if (n < TILED_MIN_INPUTS) {
-            // scratch: [0, 4) the dot results, then the prepared inputs (quantized formats only)
-            int per = w.inputScratch();
-            if (per > 0) w.prepareInputs(x, x0, n, scratch, 4);
-            for (int r = r0; r < r1; r++) {
-                for (int b = 0; b < n; b += 4) {
-                    int nx = Math.min(4, n - b);
-                    w.dotRows(r, x, x0 + b, nx, scratch, 4 + b * per, scratch);
-                    for (int j = 0; j < nx; j++) y[(y0 + b + j) * rows + r] = scratch[j];
-                }
-            }
+        if (decodeRegime(n) && w.inputScratch() > 0) {
+            // scratch: [0, 4) the dot results, then the prepared inputs
+            w.prepareInputs(x, x0, n, scratch, 4);
+            decode(w, x, x0, n, y, y0, r0, r1, scratch, 4, scratch);
+        } else {
+            multiply(w, x, x0, n, y, y0, r0, r1, null, scratch);
+        }
+    }
+
+    /** As above with inputs already {@link #prepare}d (ignored by formats that need none, and when tiled). */
+    public static void multiply(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
+                                float[] prepared, float[] scratch) {
+        if (decodeRegime(n)) {
+            decode(w, x, x0, n, y, y0, r0, r1, prepared, 0, scratch);
             return;
         }
+        tiled(w, x, x0, n, y, y0, r0, r1, scratch);
+    }
+
+    private static void decode(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
+                               float[] aux, int auxOff, float[] scratch) {
+        int rows = w.rows(), per = w.inputScratch();
+        for (int r = r0; r < r1; r++) {
+            for (int b = 0; b < n; b += 4) {
+                int nx = Math.min(4, n - b);
+                w.dotRows(r, x, x0 + b, nx, aux, auxOff + b * per, scratch);
+                for (int j = 0; j < nx; j++) y[(y0 + b + j) * rows + r] = scratch[j];
+            }
+        }
+    }
+
+    private static void tiled(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
+                              float[] scratch) {
+        int rows = w.rows();
         int cols = w.cols();
         int packed = TILE_ROWS * K_BLOCK;   // scratch: [0, packed) the row-major tile, [packed, 2·packed) packed
         for (int b = 0; b < n; b++) java.util.Arrays.fill(y, (y0 + b) * rows + r0, (y0 + b) * rows + r1, 0f);

@@ -35,6 +35,10 @@ public final class Parallel implements AutoCloseable {
     private RangeTask task;
     private int total;
     private int chunks;
+    private int pieces;
+    private final AtomicInteger nextPiece = new AtomicInteger();
+    /** Pieces per thread: enough to even out speed differences, few enough to keep dispatch cheap. */
+    private static final int PIECES_PER_THREAD = 4;
     private volatile Throwable failure;
 
     public Parallel(int threads) {
@@ -60,8 +64,9 @@ public final class Parallel implements AutoCloseable {
     }
 
     /**
-     * Runs {@code task} over {@code [0, n)} split into at most {@link #threads()} contiguous chunks, on the caller and
-     * the workers. Small ranges ({@code n < minPerThread * 2}) run on the caller alone.
+     * Runs {@code task} over {@code [0, n)} on the caller and the workers. The range is cut into a few pieces per
+     * thread (never smaller than {@code minPerThread} items) that the threads take in turn, so a thread slowed by
+     * a noisy neighbour or a cold cache does not hold the others back. Small ranges run on the caller alone.
      */
     public void forRange(int n, int minPerThread, RangeTask task) {
         if (n <= 0) return;
@@ -78,12 +83,14 @@ public final class Parallel implements AutoCloseable {
             this.task = task;
             this.total = n;
             this.chunks = useful;
+            this.pieces = Math.min(useful * PIECES_PER_THREAD, Math.max(useful, n / Math.max(1, minPerThread)));
             this.failure = null;
+            nextPiece.set(0);
             pending.set(useful - 1);
             generation = generation + 1;
             for (Thread w : workers) LockSupport.unpark(w);
             try {
-                runChunk(task, n, useful, 0);
+                runPieces(task, n, pieces, 0);
             } finally {
                 long spins = 0;
                 while (pending.get() != 0) {
@@ -101,10 +108,13 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
-    private static void runChunk(RangeTask t, int total, int chunks, int chunk) {
-        int start = (int) ((long) total * chunk / chunks);
-        int end = (int) ((long) total * (chunk + 1) / chunks);
-        if (start < end) t.run(start, end, chunk);
+    /** Takes pieces until none is left; {@code worker} identifies this thread to the task. */
+    private void runPieces(RangeTask t, int total, int count, int worker) {
+        for (int p; (p = nextPiece.getAndIncrement()) < count; ) {
+            int start = (int) ((long) total * p / count);
+            int end = (int) ((long) total * (p + 1) / count);
+            if (start < end) t.run(start, end, worker);
+        }
     }
 
     private void workerLoop(int chunk) {
@@ -121,11 +131,12 @@ public final class Parallel implements AutoCloseable {
             RangeTask t = task;
             int n = total;
             int c = chunks;
+            int p = pieces;
             if (generation != g) continue; // a newer job is being written: read again
             seen = g;
             if (chunk < c) {
                 try {
-                    runChunk(t, n, c, chunk);
+                    runPieces(t, n, p, chunk);
                 } catch (Throwable e) {
                     failure = e;
                 } finally {
