@@ -87,6 +87,7 @@ public final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     private final CliContext ctx;
+    private long rssAfterLoad, heapAfterLoad;
 
     public BenchCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -125,6 +126,9 @@ public final class BenchCommand implements Callable<Integer> {
                 source = folder.toString();
             }
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            rssAfterLoad = Benchmark.rss();
+            Runtime rt = Runtime.getRuntime();
+            heapAfterLoad = rt.totalMemory() - rt.freeMemory();
             List<Benchmark.Result> results = new ArrayList<>();
             for (int r = 0; r < reps; r++) {
                 Benchmark.Result res = Benchmark.run(model, promptTokens, newTokens, batch, r);
@@ -180,6 +184,8 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("weight_bytes_per_token", bytes);
             o.put("weight_read_gb_s", median(gbps));
             o.put("peak_rss_bytes", rss);
+            o.put("rss_after_load_bytes", rssAfterLoad);
+            o.put("heap_after_load_bytes", heapAfterLoad);
             o.putPOJO("prefill_tok_s_all", prefill);
             o.putPOJO("decode_ms_per_step_all", step);
             ctx.out().println(o);
@@ -192,11 +198,12 @@ public final class BenchCommand implements Callable<Integer> {
                     time to 1st tok  %.0f ms
                     decode           %.1f ms/step, %.2f tokens/s (min %.1f, max %.1f ms/step)
                     weights/token    %s read per step = %.1f GB/s
-                    peak RSS         %s
+                    peak RSS         %s   (after loading: RSS %s, Java heap in use %s)
                     """, source, t, batch, promptTokens, newTokens, kvCache, loadSeconds, median(prefill), rs.size(),
                     Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0), median(ttft),
                     median(step), median(tps), Arrays.stream(step).min().orElse(0), Arrays.stream(step).max().orElse(0),
-                    Sizes.bytes(bytes), median(gbps), Sizes.bytes(rss));
+                    Sizes.bytes(bytes), median(gbps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),
+                    Sizes.bytes(heapAfterLoad));
         }
         ctx.out().flush();
     }

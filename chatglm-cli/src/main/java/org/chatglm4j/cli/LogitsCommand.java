@@ -57,7 +57,8 @@ public final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)))) {
+        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)));
+             var cache = glm.model().newCache()) {
             ChatGlmModel m = glm.model();
             ChatGlmConfig cfg = m.config();
             int[] ids = tokenIds.values();
@@ -65,7 +66,7 @@ public final class LogitsCommand implements Callable<Integer> {
             PromptLayout layout = PromptLayout.of(ids, cfg);
             boolean twoD = cfg.positionEncoding2d();
             Batch batch = new Batch();
-            batch.add(m.newCache(), ids, layout.positions(ids.length, twoD),
+            batch.add(cache, ids, layout.positions(ids.length, twoD),
                     twoD ? layout.blockPositions(ids.length) : null, layout.mask(), true);
             RowWriter writer = json ? new JsonRows(ctx.out(), ctx.err()) : new TextRows(ctx.out(), glm.tokenizer(), ids);
             int vocab = cfg.vocabSize();

@@ -28,6 +28,11 @@ public final class RandomCheckpointCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Random seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "Copy this SentencePiece model in as ice_text.model (its special pieces must have the "
+                    + "config's ids), with a tokenizer_config.json, so that chat and convert work on the folder.")
+    Path tokenizer;
+
     private final CliContext ctx;
 
     public RandomCheckpointCommand(CliContext ctx) {
@@ -40,6 +45,19 @@ public final class RandomCheckpointCommand implements Callable<Integer> {
         if (Files.exists(out.resolve("model.safetensors"))) throw new ChatGlmException(out + ": already holds a model");
         Progress bar = new Progress(ctx.err(), ctx.stderrTerminal(), "writing " + out.resolve("model.safetensors"));
         long t0 = System.nanoTime();
+        if (tokenizer != null) {
+            // check it first: a tokenizer that does not load is better reported before writing 13 GB
+            org.chatglm4j.tokenizer.ChatGlmTokenizer tok = org.chatglm4j.tokenizer.ChatGlmTokenizer.load(tokenizer,
+                    org.chatglm4j.tokenizer.TokenizerConfig.defaults().withNumImageTokens(0));
+            if (tok.gmaskId() != cfg.gmaskTokenId() || tok.bosId() != cfg.bosTokenId() || tok.eosId() != cfg.eosTokenId()) {
+                throw new ChatGlmException(tokenizer + ": its [gMASK] <sop> <eop> ids (" + tok.gmaskId() + " "
+                        + tok.bosId() + " " + tok.eosId() + ") differ from the geometry's (" + cfg.gmaskTokenId() + " "
+                        + cfg.bosTokenId() + " " + cfg.eosTokenId() + ")");
+            }
+            Files.createDirectories(out);
+            Files.copy(tokenizer, out.resolve("ice_text.model"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(out.resolve("tokenizer_config.json"), "{\"num_image_tokens\": 0}\n");
+        }
         RandomCheckpoint.write(out, cfg, seed, bar::update);
         bar.done();
         ctx.err().printf("chatglm: wrote %s (%s) in %.1f s%n", out, Sizes.bytes(RandomCheckpoint.dataBytes(cfg)),

@@ -69,6 +69,7 @@ public final class Benchmark {
             runner.forward(b, (seg, i, logits, off) -> next[seg] = Sampler.argmax(logits, off, cfg.vocabSize()));
         }
         long decodeNanos = System.nanoTime() - t0;
+        for (KvCache c : caches) c.close();
         double prefill = prefillNanos / 1e9;
         double stepMs = decodeNanos / 1e6 / (newTokens - 1);
         long bytes = model.weights().bytesPerToken();
@@ -78,9 +79,18 @@ public final class Benchmark {
 
     /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */
     public static long peakRss() {
+        return status("VmHWM:");
+    }
+
+    /** Current resident set size (VmRSS), or -1. */
+    public static long rss() {
+        return status("VmRSS:");
+    }
+
+    private static long status(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                if (line.startsWith(key)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (IOException | NumberFormatException e) {
             return -1;

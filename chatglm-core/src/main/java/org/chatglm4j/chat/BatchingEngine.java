@@ -212,6 +212,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
 
     private boolean retire(Job j, FinishReason reason) {
         inFlight.decrementAndGet();
+        if (j.sequence != null) j.sequence.cache().close();
         j.finish = reason;
         j.finished = System.nanoTime();
         j.tokens.add(DONE);

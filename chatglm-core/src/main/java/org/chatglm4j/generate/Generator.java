@@ -49,6 +49,7 @@ public final class Generator {
         } finally {
             current = null;
             batch.clear();
+            seq.cache().close();
         }
         long total = System.nanoTime() - t0;
         return new GenerationResult(seq.promptIds(), seq.generatedIds(), seq.finishReason(), prefill, total - prefill);

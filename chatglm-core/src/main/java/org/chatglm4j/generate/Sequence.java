@@ -14,7 +14,7 @@ import java.util.Arrays;
  * reference's decode positions. The step loop is outside: a {@link Generator} drives one sequence, a scheduler
  * can put many in one {@link Batch}.
  */
-public final class Sequence {
+public final class Sequence implements AutoCloseable {
     private final ChatGlmConfig cfg;
     private final KvCache cache;
     private final PromptLayout layout;
@@ -95,5 +95,12 @@ public final class Sequence {
 
     public KvCache cache() {
         return cache;
+    }
+
+    /** Frees the KV cache; the sequence cannot take more steps. */
+    @Override
+    public void close() {
+        cache.close();
+        if (finish == null) finish = FinishReason.CANCELLED;
     }
 }

@@ -6,6 +6,10 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -15,9 +19,10 @@ import java.util.Arrays;
  * Positions {@code [0, prefixLength)} hold P-Tuning v2 prefix keys/values when there is a prefix encoder.
  *
  * <p>Values are float32, or fp16 ({@link Precision#F16}) to halve the memory and the bytes attention reads at long
- * contexts, at the cost of rounding keys and values to half precision.
+ * contexts, at the cost of rounding keys and values to half precision. They live off the Java heap, so that a long
+ * conversation costs exactly its cache and no garbage-collector headroom; {@link #close()} gives the memory back.
  */
-public final class KvCache {
+public final class KvCache implements AutoCloseable {
     public static final int BLOCK = 64;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
@@ -31,8 +36,12 @@ public final class KvCache {
     private final int headSize;
     private final int blockValues;
     private final Precision precision;
-    private float[][][] keys, values;     // F32: [layer][block][heads·BLOCK·headSize]
-    private short[][][] hkeys, hvalues;   // F16
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Arena arena = Arena.ofShared();
+    private final int valueBytes;
+    private MemorySegment[][] keys, values;   // [layer][block], each heads·BLOCK·headSize values
     private int blocks;
     private int length;
     private int prefixLength;
@@ -44,13 +53,9 @@ public final class KvCache {
         this.headSize = headSize;
         this.blockValues = heads * BLOCK * headSize;
         this.precision = precision;
-        if (precision == Precision.F32) {
-            keys = new float[layers][0][];
-            values = new float[layers][0][];
-        } else {
-            hkeys = new short[layers][0][];
-            hvalues = new short[layers][0][];
-        }
+        this.valueBytes = precision == Precision.F32 ? 4 : 2;
+        this.keys = new MemorySegment[layers][0];
+        this.values = new MemorySegment[layers][0];
     }
 
     public Precision precision() {
@@ -73,7 +78,7 @@ public final class KvCache {
 
     /** Bytes held by the allocated blocks. */
     public long bytes() {
-        return 2L * layers * blocks * blockValues * (precision == Precision.F32 ? 4 : 2);
+        return 2L * layers * blocks * blockValues * valueBytes;
     }
 
     /** Makes room for {@code positions} positions in total. */
@@ -81,20 +86,11 @@ public final class KvCache {
         int need = (positions + BLOCK - 1) / BLOCK;
         if (need <= blocks) return;
         for (int l = 0; l < layers; l++) {
-            if (precision == Precision.F32) {
-                keys[l] = Arrays.copyOf(keys[l], need);
-                values[l] = Arrays.copyOf(values[l], need);
-                for (int b = blocks; b < need; b++) {
-                    keys[l][b] = new float[blockValues];
-                    values[l][b] = new float[blockValues];
-                }
-            } else {
-                hkeys[l] = Arrays.copyOf(hkeys[l], need);
-                hvalues[l] = Arrays.copyOf(hvalues[l], need);
-                for (int b = blocks; b < need; b++) {
-                    hkeys[l][b] = new short[blockValues];
-                    hvalues[l][b] = new short[blockValues];
-                }
+            keys[l] = Arrays.copyOf(keys[l], need);
+            values[l] = Arrays.copyOf(values[l], need);
+            for (int b = blocks; b < need; b++) {
+                keys[l][b] = arena.allocate((long) blockValues * valueBytes, 64);
+                values[l][b] = arena.allocate((long) blockValues * valueBytes, 64);
             }
         }
         blocks = need;
@@ -127,14 +123,14 @@ public final class KvCache {
     /** Stores head {@code h}'s key and value for {@code pos} of layer {@code layer}. */
     void put(int layer, int pos, int h, float[] k, int kOff, float[] v, int vOff) {
         int o = offset(pos, h), b = pos / BLOCK;
+        MemorySegment kb = keys[layer][b], vb = values[layer][b];
         if (precision == Precision.F32) {
-            System.arraycopy(k, kOff, keys[layer][b], o, headSize);
-            System.arraycopy(v, vOff, values[layer][b], o, headSize);
+            MemorySegment.copy(k, kOff, kb, FLOAT, 4L * o, headSize);
+            MemorySegment.copy(v, vOff, vb, FLOAT, 4L * o, headSize);
         } else {
-            short[] kb = hkeys[layer][b], vb = hvalues[layer][b];
             for (int d = 0; d < headSize; d++) {
-                kb[o + d] = Float.floatToFloat16(k[kOff + d]);
-                vb[o + d] = Float.floatToFloat16(v[vOff + d]);
+                kb.set(HALF, 2L * (o + d), Float.floatToFloat16(k[kOff + d]));
+                vb.set(HALF, 2L * (o + d), Float.floatToFloat16(v[vOff + d]));
             }
         }
     }
@@ -148,23 +144,23 @@ public final class KvCache {
     void scores(int layer, int h, float[] q, int keys, float[] out) {
         for (int c0 = 0; c0 < keys; c0 += BLOCK) {
             int n = Math.min(BLOCK, keys - c0), base = offset(c0, h);
+            MemorySegment kb = this.keys[layer][c0 / BLOCK];
             if (precision == Precision.F32) {
-                float[] kb = this.keys[layer][c0 / BLOCK];
                 for (int i = 0; i < n; i++) {
-                    int ko = base + i * headSize;
+                    long ko = 4L * (base + i * headSize);
                     FloatVector acc = FloatVector.zero(F);
                     for (int d = 0; d < headSize; d += 8) {
-                        acc = FloatVector.fromArray(F, q, d).fma(FloatVector.fromArray(F, kb, ko + d), acc);
+                        acc = FloatVector.fromArray(F, q, d).fma(FloatVector.fromMemorySegment(F, kb, ko + 4L * d, ByteOrder.LITTLE_ENDIAN), acc);
                     }
                     out[c0 + i] = acc.reduceLanes(VectorOperators.ADD);
                 }
             } else {
-                short[] kb = hkeys[layer][c0 / BLOCK];
                 for (int i = 0; i < n; i++) {
-                    int ko = base + i * headSize;
+                    long ko = 2L * (base + i * headSize);
                     FloatVector acc = FloatVector.zero(F);
                     for (int d = 0; d < headSize; d += 8) {
-                        IntVector x = (IntVector) ShortVector.fromArray(S, kb, ko + d).convertShape(VectorOperators.S2I, I, 0);
+                        IntVector x = (IntVector) ShortVector.fromMemorySegment(S, kb, ko + 2L * d, ByteOrder.LITTLE_ENDIAN)
+                                .convertShape(VectorOperators.S2I, I, 0);
                         IntVector mag = x.and(0x7FFF);
                         IntVector sh = mag.lanewise(VectorOperators.LSHL, 13);
                         IntVector bits = sh.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
@@ -182,22 +178,22 @@ public final class KvCache {
     void weightedValues(int layer, int h, float[] p, int keys, float[] out, int oo) {
         for (int c0 = 0; c0 < keys; c0 += BLOCK) {
             int n = Math.min(BLOCK, keys - c0), base = offset(c0, h);
+            MemorySegment vb = values[layer][c0 / BLOCK];
             if (precision == Precision.F32) {
-                float[] vb = values[layer][c0 / BLOCK];
                 for (int d = 0; d < headSize; d += 8) {
                     FloatVector acc = FloatVector.fromArray(F, out, oo + d);
                     for (int i = 0; i < n; i++) {
-                        acc = FloatVector.fromArray(F, vb, base + i * headSize + d).fma(FloatVector.broadcast(F, p[c0 + i]), acc);
+                        acc = FloatVector.fromMemorySegment(F, vb, 4L * (base + i * headSize + d), ByteOrder.LITTLE_ENDIAN)
+                                .fma(FloatVector.broadcast(F, p[c0 + i]), acc);
                     }
                     acc.intoArray(out, oo + d);
                 }
             } else {
-                short[] vb = hvalues[layer][c0 / BLOCK];
                 for (int d = 0; d < headSize; d += 8) {
                     FloatVector acc = FloatVector.fromArray(F, out, oo + d);
                     for (int i = 0; i < n; i++) {
-                        IntVector x = (IntVector) ShortVector.fromArray(S, vb, base + i * headSize + d)
-                                .convertShape(VectorOperators.S2I, I, 0);
+                        IntVector x = (IntVector) ShortVector.fromMemorySegment(S, vb, 2L * (base + i * headSize + d),
+                                ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.S2I, I, 0);
                         IntVector mag = x.and(0x7FFF);
                         IntVector sh = mag.lanewise(VectorOperators.LSHL, 13);
                         IntVector bits = sh.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
@@ -209,5 +205,11 @@ public final class KvCache {
                 }
             }
         }
+    }
+
+    /** Frees the cache's memory; the cache must not be used afterwards. */
+    @Override
+    public void close() {
+        if (arena.scope().isAlive()) arena.close();
     }
 }
