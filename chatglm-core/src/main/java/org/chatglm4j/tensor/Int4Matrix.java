@@ -65,9 +65,14 @@ public final class Int4Matrix implements WeightMatrix {
     public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = r * rowBytes;
         int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT;
+        if (nx > 1) {   // share the unpacking between inputs (missing ones repeat the last and are overwritten)
+            int per = cols + 1;
+            QuantKernels.q4Dot4(q, base, units, aux, auxOff, auxOff + Math.min(1, nx - 1) * per,
+                    auxOff + Math.min(2, nx - 1) * per, auxOff + Math.min(3, nx - 1) * per, acc);
+        }
         for (int j = 0; j < nx; j++) {
             int xo = (x0 + j) * cols, o = auxOff + j * (cols + 1);
-            float s = QuantKernels.q4Dot(q, base, units, aux, o);
+            float s = nx > 1 ? acc[j] : QuantKernels.q4Dot(q, base, units, aux, o);
             float tail = 0;
             for (int k = mainEnd; k < cols; k++) tail += (Q4Layout.get(q, base, k) - 8) * x[xo + k];
             acc[j] = scales[r] * (s - 8 * aux[o + cols] + tail);   // Σ(u−8)·x over the full units, plus the tail

@@ -19,7 +19,7 @@ public final class MatMul {
     /** The micro-kernels are written for eight-float vectors (AVX2; AVX-512 machines run them too). */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     /** From this many inputs on, the tiled path pays for its dequantization buffer. */
-    static final int TILED_MIN_INPUTS = 8;
+    static final int TILED_MIN_INPUTS = 16;
     /** Rows of a packed weight tile (two 8-float vectors) and columns of a k-block. */
     static final int TILE_ROWS = 16;
     static final int K_BLOCK = 256;

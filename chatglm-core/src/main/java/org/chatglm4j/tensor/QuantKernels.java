@@ -64,6 +64,63 @@ final class QuantKernels {
     }
 
     /**
+     * {@link #q4Dot} for four inputs at once (prescaled copies at {@code p0 … p3}): each nibble is unpacked once
+     * and used four times, which is what makes decoding several sequences together cheaper per token.
+     */
+    static void q4Dot4(MemorySegment q, long rowBase, int units, float[] xp, int p0, int p1, int p2, int p3,
+                       float[] out) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            int o = u * Q4Layout.UNIT;
+            FloatVector v = (FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0);
+            a0 = v.fma(FloatVector.fromArray(F, xp, p0 + o), a0);
+            b0 = v.fma(FloatVector.fromArray(F, xp, p1 + o), b0);
+            c0 = v.fma(FloatVector.fromArray(F, xp, p2 + o), c0);
+            d0 = v.fma(FloatVector.fromArray(F, xp, p3 + o), d0);
+            v = (FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0);
+            a1 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 8), a1);
+            b1 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 8), b1);
+            c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 8), c1);
+            d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 8), d1);
+            v = (FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0);
+            a0 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 16), a0);
+            b0 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 16), b0);
+            c0 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 16), c0);
+            d0 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 16), d0);
+            v = (FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0);
+            a1 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 24), a1);
+            b1 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 24), b1);
+            c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 24), c1);
+            d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 24), d1);
+            v = (FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0);
+            a0 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 32), a0);
+            b0 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 32), b0);
+            c0 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 32), c0);
+            d0 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 32), d0);
+            v = (FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0);
+            a1 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 40), a1);
+            b1 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 40), b1);
+            c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 40), c1);
+            d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 40), d1);
+            v = (FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            a0 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 48), a0);
+            b0 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 48), b0);
+            c0 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 48), c0);
+            d0 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 48), d0);
+            v = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            a1 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 56), a1);
+            b1 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 56), b1);
+            c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 56), c1);
+            d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 56), d1);
+        }
+        out[0] = a0.add(a1).reduceLanes(ADD);
+        out[1] = b0.add(b1).reduceLanes(ADD);
+        out[2] = c0.add(c1).reduceLanes(ADD);
+        out[3] = d0.add(d1).reduceLanes(ADD);
+    }
+
+    /**
      * {@code Σ_b d_b·Σ_{e∈b} u·x} over full units with an fp16 scale per 32-value block at {@code scaleBase}, minus
      * the zero point {@code 8·Σ_b d_b·Σ_{e∈b} x} from the block sums {@code sums[so + b]}.
      */
