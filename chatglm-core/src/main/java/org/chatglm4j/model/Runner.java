@@ -28,6 +28,8 @@ public final class Runner {
     private static final int MLP_CHUNK = 128;
     /** Output rows whose logits are computed at once. */
     private static final int LOGIT_CHUNK = 8;
+    /** Rows per unit of work of a linear layer (a whole prefill tile). */
+    private static final int TILE = 16;
     /** 0.7978845608028654 = √(2/π), the tanh-GELU constants of the reference, as float32. */
     private static final float GELU_A = 0.7978845608028654f, GELU_B = 0.044715f;
 
@@ -190,12 +192,14 @@ public final class Runner {
         linY = out;
         linY0 = out0;
         linGelu = gelu;
-        pool.forRange(w.rows(), 16, linearTask);
+        // whole 16-row tiles per piece: the prefill kernel handles a partial tile only at a matrix's end
+        pool.forRange((w.rows() + TILE - 1) / TILE, 1, linearTask);
         linW = null;
         linX = linY = linBias = null;
     }
 
-    private void linearRows(int r0, int r1, int worker) {
+    private void linearRows(int t0, int t1, int worker) {
+        int r0 = t0 * TILE, r1 = Math.min(t1 * TILE, linW.rows());
         MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, prepared, matmulScratch[worker]);
         int rows = linW.rows();
         for (int b = 0; b < linN; b++) {

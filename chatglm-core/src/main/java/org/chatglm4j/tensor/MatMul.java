@@ -35,7 +35,7 @@ public final class MatMul {
      */
     public static int scratchFloats(int maxCols) {
         int perInput = maxCols + (maxCols + 31) / 32 + 1;   // the largest WeightMatrix.inputScratch()
-        return Math.max(2 * TILE_ROWS * K_BLOCK, 4 + TILED_MIN_INPUTS * perInput);
+        return Math.max(2 * TILE_ROWS * K_BLOCK + 2 * TILE_ROWS * 6, 4 + TILED_MIN_INPUTS * perInput);
     }
 
     /** Whether {@link #multiply} with {@code n} inputs uses the decode regime (and so {@link #prepare}d inputs). */
@@ -110,7 +110,9 @@ public final class MatMul {
                     }
                 }
                 int b = 0;
-                for (; b + GROUP <= n; b += GROUP) kernel16x6(scratch, packed, kl, x, (x0 + b) * cols + k0, cols, y, (y0 + b) * rows + r, rows, nr);
+                for (; b + GROUP <= n; b += GROUP) {
+                    kernel16x6(scratch, packed, kl, x, (x0 + b) * cols + k0, cols, y, (y0 + b) * rows + r, rows, nr);
+                }
                 for (; b < n; b++) kernel16x1(scratch, packed, kl, x, (x0 + b) * cols + k0, y, (y0 + b) * rows + r, nr);
             }
         }
@@ -167,9 +169,13 @@ public final class MatMul {
             f0.add(FloatVector.fromArray(F, y, o)).intoArray(y, o);
             f1.add(FloatVector.fromArray(F, y, o + 8)).intoArray(y, o + 8);
         } else {
-            FloatVector[] acc = {a0, a1, b0, b1, c0, c1, d0, d1, e0, e1, f0, f1};
+            // a partial tile (the last rows of a matrix): through the end of p, past the packed tile
+            int t = po + TILE_ROWS * K_BLOCK;
+            a0.intoArray(p, t); a1.intoArray(p, t + 8); b0.intoArray(p, t + 16); b1.intoArray(p, t + 24);
+            c0.intoArray(p, t + 32); c1.intoArray(p, t + 40); d0.intoArray(p, t + 48); d1.intoArray(p, t + 56);
+            e0.intoArray(p, t + 64); e1.intoArray(p, t + 72); f0.intoArray(p, t + 80); f1.intoArray(p, t + 88);
             for (int j = 0; j < 6; j++) {
-                for (int i = 0; i < nr; i++) y[yo + j * rows + i] += acc[2 * j + i / 8].lane(i % 8);
+                for (int i = 0; i < nr; i++) y[yo + j * rows + i] += p[t + 16 * j + i];
             }
         }
     }
@@ -182,7 +188,15 @@ public final class MatMul {
             a0 = FloatVector.fromArray(F, p, po + k * 16).fma(v, a0);
             a1 = FloatVector.fromArray(F, p, po + k * 16 + 8).fma(v, a1);
         }
-        for (int i = 0; i < nr; i++) y[yo + i] += (i < 8 ? a0 : a1).lane(i % 8);
+        if (nr == 16) {
+            a0.add(FloatVector.fromArray(F, y, yo)).intoArray(y, yo);
+            a1.add(FloatVector.fromArray(F, y, yo + 8)).intoArray(y, yo + 8);
+        } else {
+            int t = po + TILE_ROWS * K_BLOCK;
+            a0.intoArray(p, t);
+            a1.intoArray(p, t + 8);
+            for (int i = 0; i < nr; i++) y[yo + i] += p[t + i];
+        }
     }
 
     /** Scalar twin of {@link #multiply}: the definition, one dot product at a time. */
