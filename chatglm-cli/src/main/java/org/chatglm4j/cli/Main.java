@@ -34,7 +34,7 @@ public final class Main {
         String stderrProperty = System.getProperty(STDERR_TERMINAL_PROPERTY);
         boolean stderrTerminal = stderrProperty != null ? Boolean.parseBoolean(stderrProperty) : terminal;
         CliContext ctx = new CliContext(System.in, out, err, System.getenv(),
-                Path.of(System.getProperty("user.home")), terminal, stderrTerminal, status -> {
+                org.chatglm4j.hub.HubOptions.userHome(System.getenv()), terminal, stderrTerminal, status -> {
                     out.flush();
                     System.exit(status);
                 });
@@ -46,7 +46,7 @@ public final class Main {
 
     /** Runs the command line with the given streams and the process's environment, non-interactively. */
     public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
-        return run(args, CliContext.of(in, out, err, System.getenv(), Path.of(System.getProperty("user.home"))));
+        return run(args, CliContext.of(in, out, err, System.getenv(), org.chatglm4j.hub.HubOptions.userHome(System.getenv())));
     }
 
     public static int run(String[] args, CliContext ctx) {

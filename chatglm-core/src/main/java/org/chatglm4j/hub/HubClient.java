@@ -163,7 +163,8 @@ final class HubClient implements AutoCloseable {
         String reason = e instanceof HttpConnectTimeoutException
                 ? "connection timed out after " + seconds(options.connectTimeout()) : describe(e);
         return new ChatGlmException("cannot reach " + origin(uri) + " for " + repo + ": " + reason
-                + " (set HF_ENDPOINT, or pass a local folder with --model)", e);
+                + " (download " + options.endpoint() + "/" + repo + " on a machine that can, and pass its folder with"
+                + " --model; or set HF_ENDPOINT to a mirror)", e);
     }
 
     @Override

@@ -57,7 +57,16 @@ public record HubOptions(URI endpoint, Path cacheDir, String token, boolean offl
 
     /** Options from {@link System#getenv()} and the user's home folder. */
     public static HubOptions fromEnvironment() {
-        return fromEnvironment(System.getenv(), Path.of(System.getProperty("user.home")));
+        return fromEnvironment(System.getenv(), userHome(System.getenv()));
+    }
+
+    /**
+     * The home folder as Python's {@code expanduser} sees it ({@code $HOME}, else the account's), so that
+     * chatglm4j and {@code huggingface_hub} share one cache: Java's {@code user.home} ignores {@code $HOME}.
+     */
+    public static Path userHome(Map<String, String> env) {
+        String home = env.get("HOME");
+        return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"));
     }
 
     /**

@@ -92,7 +92,8 @@ public final class ModelLocator {
         }
         if (options.offline()) {
             throw new ChatGlmException(label + " is not in the Hugging Face cache " + cache.root() + lacks
-                    + " and HF_HUB_OFFLINE is set: download it once online, or pass a local folder with --model");
+                    + " and HF_HUB_OFFLINE is set: unset it to download " + options.endpoint() + "/" + repo
+                    + " into the cache, or download that repository elsewhere and pass its folder with --model");
         }
         try (HubClient client = new HubClient(options, repo, revision)) {
             return download(repo, revision, options, listener, cache, client);

@@ -282,7 +282,8 @@ class HubDownloadTest {
         assertThatThrownBy(() -> resolve(options().withEndpoint(closed)))
                 .isInstanceOf(ChatGlmException.class)
                 .hasMessageStartingWith("cannot reach " + closed + " for " + REPO + ": ")
-                .hasMessageEndingWith(" (set HF_ENDPOINT, or pass a local folder with --model)")
+                .hasMessageEndingWith(" (download " + closed + "/" + REPO + " on a machine that can, and pass its folder"
+                        + " with --model; or set HF_ENDPOINT to a mirror)")
                 .hasMessageNotContaining("\n")
                 .hasMessageNotContaining("null");
     }

@@ -36,6 +36,13 @@ class HubOptionsTest {
     }
 
     @Test
+    void homeIsTheEnvironmentsHomeLikePythonsExpanduser() {
+        assertThat(HubOptions.userHome(Map.of("HOME", "/somewhere/else"))).isEqualTo(Path.of("/somewhere/else"));
+        assertThat(HubOptions.userHome(Map.of())).isEqualTo(Path.of(System.getProperty("user.home")));
+        assertThat(HubOptions.userHome(Map.of("HOME", " "))).isEqualTo(Path.of(System.getProperty("user.home")));
+    }
+
+    @Test
     void cacheFolderPrecedence() {
         assertThat(env("XDG_CACHE_HOME", "/xdg").cacheDir()).isEqualTo(Path.of("/xdg/huggingface/hub"));
         assertThat(env("XDG_CACHE_HOME", "/xdg", "HF_HOME", "/hf").cacheDir()).isEqualTo(Path.of("/hf/hub"));

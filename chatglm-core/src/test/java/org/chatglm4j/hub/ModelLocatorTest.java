@@ -66,7 +66,8 @@ class ModelLocatorTest {
         assertThatThrownBy(() -> resolve("THUDM/chatglm-6b"))
                 .isInstanceOf(ChatGlmException.class)
                 .hasMessage("THUDM/chatglm-6b@main is not in the Hugging Face cache " + tmp.resolve("cache")
-                        + " and HF_HUB_OFFLINE is set: download it once online, or pass a local folder with --model");
+                        + " and HF_HUB_OFFLINE is set: unset it to download http://127.0.0.1:9/THUDM/chatglm-6b into the"
+                        + " cache, or download that repository elsewhere and pass its folder with --model");
         assertThatThrownBy(() -> ModelLocator.resolve("THUDM/chatglm-6b", null, offline(), null))
                 .hasMessageStartingWith("THUDM/chatglm-6b@main is not in");
     }
