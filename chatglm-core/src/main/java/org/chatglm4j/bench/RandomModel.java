@@ -10,6 +10,7 @@ import org.chatglm4j.tensor.F16;
 import org.chatglm4j.tensor.F16Matrix;
 
 import org.chatglm4j.tensor.Int4Matrix;
+import org.chatglm4j.tensor.Int8Layout;
 import org.chatglm4j.tensor.Int8Matrix;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.Q4Layout;
@@ -81,7 +82,7 @@ public final class RandomModel {
     WeightMatrix matrix(int rows, int cols, QuantFormat format, Arena arena, Parallel pool) {
         return switch (format) {
             case NONE -> new F16Matrix(fill(arena, 2L * rows * cols, halves, pool), rows, cols);
-            case INT8 -> new Int8Matrix(fill(arena, (long) rows * cols, noise, pool), scales(rows, 0.002f), rows, cols);
+            case INT8 -> new Int8Matrix(fill(arena, rows * Int8Layout.rowBytes(cols), noise, pool), scales(rows, 0.002f), rows, cols);
             case INT4 -> new Int4Matrix(fill(arena, rows * Q4Layout.rowBytes(cols), noise, pool), scales(rows, 0.02f), rows, cols);
             case Q8 -> new Q8Matrix(fill(arena, (long) rows * cols, noise, pool),
                     halfScales(arena, Q8Matrix.scaleBytes(rows, cols), 0.002f), rows, cols);

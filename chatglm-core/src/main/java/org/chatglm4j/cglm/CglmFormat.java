@@ -13,12 +13,13 @@ package org.chatglm4j.cglm;
  *
  * Tensor kinds: {@code f32 f16 bf16} (part "data"), {@code int8 int4} (parts "quants" and "scales", float32 per
  * row), {@code q8 q4} (parts "quants" and "scales", fp16 per 32 values), {@code vector} (float32). 4-bit quants
- * use {@link org.chatglm4j.tensor.Q4Layout}. lm_head is the word embedding matrix and is not stored twice.
+ * use {@link org.chatglm4j.tensor.Q4Layout}, int8 quants {@link org.chatglm4j.tensor.Int8Layout} (since version 2;
+ * version 1 stored them row-major). lm_head is the word embedding matrix and is not stored twice.
  * The header's CRC is checked on every load; the data's CRCs by {@link CglmModel#verify()}.
  */
 public final class CglmFormat {
     public static final byte[] MAGIC = {'C', 'G', 'L', 'M'};
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int PREAMBLE = 24;
     /** Alignment of every data part: a page, so each part can be mapped and read on its own. */
     public static final int ALIGNMENT = 4096;

@@ -136,11 +136,15 @@ public record ChatGlmWeights(
             float[] bias = vector(prefix + ".bias", rows);
             String name = prefix + ".weight";
             return switch (cfg.quantizationBit()) {
-                case 8 -> {   // reference QuantizedLinear: int8 [rows, cols] + fp16 weight_scale [rows], used in place
+                case 8 -> {   // reference QuantizedLinear: int8 [rows, cols] + fp16 weight_scale [rows], repacked once
                     TensorRef q = get(name);
                     expectShape(q, rows, cols);
                     expectDtype(q, DType.I8);
-                    yield new Linear(new Int8Matrix(q.data(), vector(prefix + ".weight_scale", rows), rows, cols), bias);
+                    if (arena == null) throw new IllegalArgumentException("int8 checkpoints need an arena");
+                    Int8Matrix m = Quantizer.repackReferenceInt8(q.data(), vector(prefix + ".weight_scale", rows),
+                            rows, cols, arena);
+                    release(q);
+                    yield new Linear(m, bias);
                 }
                 case 4 -> {   // packed int4 [rows, cols/2]: repacked once into chatglm4j's nibble order
                     TensorRef q = get(name);

@@ -2,6 +2,7 @@ package org.chatglm4j.quant;
 
 import org.chatglm4j.tensor.F16;
 import org.chatglm4j.tensor.Int4Matrix;
+import org.chatglm4j.tensor.Int8Layout;
 import org.chatglm4j.tensor.Int8Matrix;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.Q4Layout;
@@ -75,19 +76,34 @@ public final class Quantizer {
 
     public static Int8Matrix referenceInt8(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols();
-        MemorySegment q = arena.allocate((long) rows * cols, 64);
+        long rowBytes = Int8Layout.rowBytes(cols);
+        MemorySegment q = arena.allocate(rows * rowBytes, 64);
         float[] scales = new float[rows];
         rows(pool, rows, (r0, r1, worker) -> {
             float[] row = new float[cols];
             int[] qi = new int[cols];
-            byte[] bytes = new byte[cols];
+            byte[] values = new byte[cols];
+            byte[] packed = new byte[(int) rowBytes];
             for (int r = r0; r < r1; r++) {
                 w.readRow(r, row, 0);
                 scales[r] = referenceRow(row, cols, 8, qi);
-                for (int c = 0; c < cols; c++) bytes[c] = (byte) qi[c];
-                MemorySegment.copy(bytes, 0, q, ValueLayout.JAVA_BYTE, (long) r * cols, cols);
+                for (int c = 0; c < cols; c++) values[c] = (byte) qi[c];
+                Int8Layout.packRow(values, cols, packed, q, r * rowBytes);
             }
         });
+        return new Int8Matrix(q, scales, rows, cols);
+    }
+
+    /** A reference INT8 tensor (row-major int8 {@code [rows, cols]}) in chatglm4j's {@link Int8Layout}. */
+    public static Int8Matrix repackReferenceInt8(MemorySegment values, float[] scales, int rows, int cols, Arena arena) {
+        long rowBytes = Int8Layout.rowBytes(cols);
+        MemorySegment q = arena.allocate(rows * rowBytes, 64);
+        byte[] row = new byte[cols];
+        byte[] packed = new byte[(int) rowBytes];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(values, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+            Int8Layout.packRow(row, cols, packed, q, r * rowBytes);
+        }
         return new Int8Matrix(q, scales, rows, cols);
     }
 

@@ -203,30 +203,86 @@ final class QuantKernels {
         return scales == null ? rowScale : Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * (k / 32)));
     }
 
-    /** {@code Σ q·x} over {@code n} (a multiple of 8) int8 values at {@code base}. */
-    static float q8Dot(MemorySegment q, long base, int n, float[] x, int xo) {
+    /** Factor of byte k of an {@link Int8Layout} lane: byte 3 is shifted down by 8 first (the sign bit). */
+    private static final float[] BYTE_FACTOR = {1f, 0x1p-8f, 0x1p-16f, 0x1p-16f};
+
+    /** {@code xp[e] = x[e]·256^-k(e)} with k(e) the byte of value e in its {@link Int8Layout} lane. */
+    static void prescale8(float[] x, int xo, int cols, float[] xp, int po) {
+        for (int e = 0; e < cols; e++) xp[po + e] = x[xo + e] * BYTE_FACTOR[(e % Int8Layout.UNIT) / 8];
+    }
+
+    /** {@code Σ u·x} over the first {@code units} full units of an {@link Int8Layout} row, {@code xp} from {@link #prescale8}. */
+    static float i8Dot(MemorySegment q, long rowBase, int units, float[] xp, int po) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-        int k = 0;
-        for (; k + 32 <= n; k += 32) {
-            FloatVector a = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-            FloatVector b = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 8, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-            FloatVector c = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 16, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-            FloatVector d = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k + 24, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-            s0 = a.fma(FloatVector.fromArray(F, x, xo + k), s0);
-            s1 = b.fma(FloatVector.fromArray(F, x, xo + k + 8), s1);
-            s2 = c.fma(FloatVector.fromArray(F, x, xo + k + 16), s2);
-            s3 = d.fma(FloatVector.fromArray(F, x, xo + k + 24), s3);
-        }
-        for (; k < n; k += 8) {
-            FloatVector a = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-            s0 = a.fma(FloatVector.fromArray(F, x, xo + k), s0);
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Int8Layout.UNIT_BYTES, F16.LE);
+            int xb = po + u * Int8Layout.UNIT;
+            s0 = ((FloatVector) w.and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb), s0);
+            s1 = ((FloatVector) w.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), s1);
+            s2 = ((FloatVector) w.and(0xFF_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 16), s2);
+            s3 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 8).and(0xFF_0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xp, xb + 24), s3);
         }
         return s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
+    }
+
+    /** {@link #i8Dot} for four inputs at once (prescaled copies at {@code p0 … p3}), each byte unpacked once. */
+    static void i8Dot4(MemorySegment q, long rowBase, int units, float[] xp, int p0, int p1, int p2, int p3,
+                       float[] out) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) u * Int8Layout.UNIT_BYTES, F16.LE);
+            int o = u * Int8Layout.UNIT;
+            FloatVector v = (FloatVector) w.and(0xFF).convert(VectorOperators.I2F, 0);
+            a0 = v.fma(FloatVector.fromArray(F, xp, p0 + o), a0);
+            b0 = v.fma(FloatVector.fromArray(F, xp, p1 + o), b0);
+            c0 = v.fma(FloatVector.fromArray(F, xp, p2 + o), c0);
+            d0 = v.fma(FloatVector.fromArray(F, xp, p3 + o), d0);
+            v = (FloatVector) w.and(0xFF00).convert(VectorOperators.I2F, 0);
+            a1 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 8), a1);
+            b1 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 8), b1);
+            c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 8), c1);
+            d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 8), d1);
+            v = (FloatVector) w.and(0xFF_0000).convert(VectorOperators.I2F, 0);
+            a0 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 16), a0);
+            b0 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 16), b0);
+            c0 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 16), c0);
+            d0 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 16), d0);
+            v = (FloatVector) w.lanewise(VectorOperators.LSHR, 8).and(0xFF_0000).convert(VectorOperators.I2F, 0);
+            a1 = v.fma(FloatVector.fromArray(F, xp, p0 + o + 24), a1);
+            b1 = v.fma(FloatVector.fromArray(F, xp, p1 + o + 24), b1);
+            c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 24), c1);
+            d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 24), d1);
+        }
+        out[0] = a0.add(a1).reduceLanes(ADD);
+        out[1] = b0.add(b1).reduceLanes(ADD);
+        out[2] = c0.add(c1).reduceLanes(ADD);
+        out[3] = d0.add(d1).reduceLanes(ADD);
+    }
+
+    /**
+     * Dequantizes values {@code [k0, k0 + kl)} of an {@link Int8Layout} row into {@code dst[d…]}:
+     * {@code w = scale·(u − 128)}. Vector path for whole units, scalar otherwise.
+     */
+    static void i8Decode(MemorySegment q, long rowBase, int k0, int kl, float[] dst, int d, float scale) {
+        FloatVector zero = FloatVector.broadcast(F, -128 * scale);
+        int k = k0, end = k0 + kl;
+        while (k < end) {
+            if (k % Int8Layout.UNIT == 0 && k + Int8Layout.UNIT <= end) {
+                IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) (k / Int8Layout.UNIT) * Int8Layout.UNIT_BYTES, F16.LE);
+                int o = d + (k - k0);
+                // value = (u·256^j)·(s·256^-j) − 128s
+                ((FloatVector) w.and(0xFF).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale), zero).intoArray(dst, o);
+                ((FloatVector) w.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale * 0x1p-8f), zero).intoArray(dst, o + 8);
+                ((FloatVector) w.and(0xFF_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, scale * 0x1p-16f), zero).intoArray(dst, o + 16);
+                ((FloatVector) w.lanewise(VectorOperators.LSHR, 8).and(0xFF_0000).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.broadcast(F, scale * 0x1p-16f), zero).intoArray(dst, o + 24);
+                k += Int8Layout.UNIT;
+            } else {
+                dst[d + (k - k0)] = scale * Int8Layout.get(q, rowBase, k);
+                k++;
+            }
+        }
     }
 
     /** Per-32-block scaled int8 dot over {@code blocks} full blocks: {@code Σ_b d_b·Σ q·x}. */

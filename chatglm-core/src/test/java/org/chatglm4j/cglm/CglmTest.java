@@ -113,7 +113,7 @@ class CglmTest {
         Path tiny = dir.resolve("tiny.cglm");
         Files.write(tiny, new byte[]{'C', 'G'});
         assertThatThrownBy(() -> CglmModel.open(tiny)).hasMessageContaining("too short");
-        flipByte(out, 4);   // version 1 → something else
+        flipByte(out, 4);   // the version → something else
         assertThatThrownBy(() -> CglmModel.open(out)).hasMessageContaining("format version")
                 .hasMessageContaining("convert the model again");
         assertThatThrownBy(() -> CglmModel.open(dir.resolve("missing.cglm"))).hasMessageContaining("no such file");

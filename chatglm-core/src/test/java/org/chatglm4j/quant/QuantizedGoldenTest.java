@@ -27,6 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Map;
@@ -115,7 +116,15 @@ class QuantizedGoldenTest {
                 F16Matrix w = new F16Matrix(src.data(), rows, cols);
 
                 Int8Matrix q8 = Quantizer.referenceInt8(w, arena);
-                assertThat(q8.quants().mismatch(e.getValue().data())).as("int8 values of %s", name).isEqualTo(-1);
+                MemorySegment ref8 = e.getValue().data();
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        if (q8.quant(r, c) != ref8.get(ValueLayout.JAVA_BYTE, (long) r * cols + c)) {
+                            assertThat(q8.quant(r, c)).as("int8 value [%d, %d] of %s", r, c, name)
+                                    .isEqualTo(ref8.get(ValueLayout.JAVA_BYTE, (long) r * cols + c));
+                        }
+                    }
+                }
                 assertScales(q8.scales(), int8.get(name + "_scale"), name);
 
                 Int4Matrix q4 = Quantizer.referenceInt4(w, arena);
