@@ -92,6 +92,16 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         return inFlight.get();
     }
 
+    /** Sequences decoded together at most. */
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /** Requests that may wait for a slot beyond {@link #maxBatch()}. */
+    public int maxQueue() {
+        return capacity - maxBatch;
+    }
+
     @Override
     public ChatResponse streamChat(String query, List<Round> history, GenerationConfig config, ChatListener listener,
                                    Cancellation cancellation) {

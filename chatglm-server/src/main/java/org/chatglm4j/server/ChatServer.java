@@ -1,6 +1,7 @@
 package org.chatglm4j.server;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.chatglm4j.chat.BatchingEngine;
 import org.chatglm4j.chat.ChatEngine;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -218,10 +219,18 @@ public final class ChatServer implements AutoCloseable {
             ObjectNode h = ctx.json().createObjectNode();
             h.put("status", "ok");
             h.put("model", ctx.options().modelName());
-            h.put("running", ctx.admission().running());
-            h.put("queue", ctx.admission().waiting());
-            h.put("max_concurrency", ctx.admission().maxConcurrency());
-            h.put("max_queue", ctx.admission().maxQueue());
+            if (ctx.engine() instanceof BatchingEngine b) {   // it admits requests itself: report its own numbers
+                int queued = b.queued();
+                h.put("running", Math.max(0, b.inFlight() - queued));
+                h.put("queue", queued);
+                h.put("max_concurrency", b.maxBatch());
+                h.put("max_queue", b.maxQueue());
+            } else {
+                h.put("running", ctx.admission().running());
+                h.put("queue", ctx.admission().waiting());
+                h.put("max_concurrency", ctx.admission().maxConcurrency());
+                h.put("max_queue", ctx.admission().maxQueue());
+            }
             ex.header("Cache-Control", "no-store");
             ex.sendJson(200, ctx.write(h));
         }

@@ -1,6 +1,8 @@
 package org.chatglm4j.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.chatglm4j.chat.BatchingEngine;
+import org.chatglm4j.generate.Cancellation;
 import org.chatglm4j.generate.GenerationConfig;
 import org.junit.jupiter.api.Test;
 
@@ -51,6 +53,28 @@ class BatchingEngineServerTest {
             assertThat(busy).as("the rest is refused while those run").isPositive();
             // the reference API says 503 for the same condition; afterwards everything is served again
             assertThat(http.post("", "{\"prompt\": \"hi\", \"max_length\": 20}").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void healthReportsTheEnginesOwnSlots() throws Exception {
+        try (BatchingEngine engine = new BatchingEngine(Fixture.model(), 2, 3);
+             ChatServer server = ChatServer.start(ServerOptions.defaults().withPort(0).withMaxConcurrency(0), engine)) {
+            Http http = new Http(server.uri());
+            JsonNode idle = http.get("health").json();
+            assertThat(idle.get("max_concurrency").asInt()).isEqualTo(2);
+            assertThat(idle.get("max_queue").asInt()).isEqualTo(3);
+            assertThat(idle.get("running").asInt()).isZero();
+            assertThat(idle.get("queue").asInt()).isZero();
+
+            // a long reply runs in the engine until cancelled
+            Cancellation cancel = new Cancellation();
+            CompletableFuture<?> reply = CompletableFuture.runAsync(() -> engine.streamChat("Tell me a long story",
+                    List.of(), GenerationConfig.greedy(2048).withMaxNewTokens(2000), null, cancel));
+            ServerSafetyTest.await(() -> http.get("health").json().get("running").asInt() == 1, "one reply runs");
+            cancel.cancel();
+            reply.get(60, TimeUnit.SECONDS);
+            ServerSafetyTest.await(() -> http.get("health").json().get("running").asInt() == 0, "the engine is idle");
         }
     }
 }
