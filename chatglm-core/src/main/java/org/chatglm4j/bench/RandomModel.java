@@ -84,7 +84,7 @@ public final class RandomModel {
             case NONE -> new F16Matrix(fill(arena, 2L * rows * cols, halves, pool), rows, cols);
             case INT8 -> new Int8Matrix(fill(arena, rows * Int8Layout.rowBytes(cols), noise, pool), scales(rows, 0.002f), rows, cols);
             case INT4 -> new Int4Matrix(fill(arena, rows * Q4Layout.rowBytes(cols), noise, pool), scales(rows, 0.02f), rows, cols);
-            case Q8 -> new Q8Matrix(fill(arena, (long) rows * cols, noise, pool),
+            case Q8 -> new Q8Matrix(fill(arena, rows * Int8Layout.rowBytes(cols), noise, pool),
                     halfScales(arena, Q8Matrix.scaleBytes(rows, cols), 0.002f), rows, cols);
             case Q4 -> new Q4Matrix(fill(arena, rows * Q4Layout.rowBytes(cols), noise, pool),
                     halfScales(arena, Q8Matrix.scaleBytes(rows, cols), 0.02f), rows, cols);

@@ -160,10 +160,13 @@ public final class Quantizer {
 
     public static Q8Matrix groupedQ8(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols(), nb = (cols + Q8Matrix.BLOCK - 1) / Q8Matrix.BLOCK;
-        MemorySegment q = arena.allocate((long) rows * cols, 64);
+        long rowBytes = Int8Layout.rowBytes(cols);
+        MemorySegment q = arena.allocate(rows * rowBytes, 64);
         MemorySegment scales = arena.allocate(Q8Matrix.scaleBytes(rows, cols), 64);
         rows(pool, rows, (r0, r1, worker) -> {
             float[] row = new float[cols];
+            byte[] values = new byte[cols];
+            byte[] packed = new byte[(int) rowBytes];
             for (int r = r0; r < r1; r++) {
                 w.readRow(r, row, 0);
                 for (int b = 0; b < nb; b++) {
@@ -175,9 +178,10 @@ public final class Quantizer {
                     scales.set(HALF, 2L * ((long) r * nb + b), dh);
                     for (int k = k0; k < k1; k++) {
                         int v = d == 0 ? 0 : (int) Math.max(-127, Math.min(127, Math.rint(row[k] / d)));
-                        q.set(ValueLayout.JAVA_BYTE, (long) r * cols + k, (byte) v);
+                        values[k] = (byte) v;
                     }
                 }
+                Int8Layout.packRow(values, cols, packed, q, r * rowBytes);
             }
         });
         return new Q8Matrix(q, scales, rows, cols);

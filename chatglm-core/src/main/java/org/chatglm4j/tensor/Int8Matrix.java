@@ -57,13 +57,13 @@ public final class Int8Matrix implements WeightMatrix {
 
     @Override
     public void readRow(int r, float[] out, int off) {
-        QuantKernels.i8Decode(q, r * rowBytes, 0, cols, out, off, scales[r]);
+        QuantKernels.i8Decode(q, r * rowBytes, 0, cols, out, off, scales[r], null, 0);
     }
 
     @Override
     public void decodeTile(int r0, int nr, int k0, int kl, float[] dst) {
         for (int i = 0; i < nr; i++) {
-            QuantKernels.i8Decode(q, (r0 + i) * rowBytes, k0, kl, dst, i * kl, scales[r0 + i]);
+            QuantKernels.i8Decode(q, (r0 + i) * rowBytes, k0, kl, dst, i * kl, scales[r0 + i], null, 0);
         }
     }
 

@@ -4,8 +4,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Grouped INT8: int8 {@code [rows, cols]} with an fp16 scale per block of 32 values of a row (like ggml's q8_0,
- * in two arrays): {@code W[r, c] = d[r, c/32]·q[r, c]}. More accurate than one scale per row.
+ * Grouped INT8: int8 values stored as in {@link Int8Layout} (a unit of 32 values is one block) with an fp16 scale
+ * per block of 32 values of a row (like ggml's q8_0, in two arrays): {@code W[r, c] = d[r, c/32]·q[r, c]}. More
+ * accurate than one scale per row.
  */
 public final class Q8Matrix implements WeightMatrix {
     static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(F16.LE);
@@ -16,10 +17,12 @@ public final class Q8Matrix implements WeightMatrix {
     private final int rows;
     private final int cols;
     private final int blocks;
+    private final long rowBytes;
 
     public Q8Matrix(MemorySegment q, MemorySegment scales, int rows, int cols) {
         this.blocks = (cols + BLOCK - 1) / BLOCK;
-        if (q.byteSize() != (long) rows * cols || scales.byteSize() != 2L * rows * blocks) {
+        this.rowBytes = Int8Layout.rowBytes(cols);
+        if (q.byteSize() != rows * rowBytes || scales.byteSize() != 2L * rows * blocks) {
             throw new IllegalArgumentException("q8 matrix " + rows + "x" + cols + ": " + q.byteSize()
                     + " quant bytes and " + scales.byteSize() + " scale bytes do not fit");
         }
@@ -37,6 +40,21 @@ public final class Q8Matrix implements WeightMatrix {
     @Override public int cols() { return cols; }
     @Override public String format() { return "q8"; }
     @Override public long byteSize() { return q.byteSize() + scales.byteSize(); }
+    @Override public int inputScratch() { return cols + blocks; }
+
+    /** Per input: the prescaled copy of {@link QuantKernels#prescale8}, then its sums over 32-value blocks. */
+    @Override
+    public void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+        for (int j = 0; j < n; j++) {
+            int xo = (x0 + j) * cols, o = off + j * (cols + blocks);
+            QuantKernels.prescale8(x, xo, cols, aux, o);
+            for (int b = 0; b < blocks; b++) {
+                float s = 0;
+                for (int k = b * BLOCK; k < Math.min(cols, (b + 1) * BLOCK); k++) s += x[xo + k];
+                aux[o + cols + b] = s;
+            }
+        }
+    }
 
     public MemorySegment quants() { return q; }
     public MemorySegment scaleData() { return scales; }
@@ -47,36 +65,36 @@ public final class Q8Matrix implements WeightMatrix {
 
     @Override
     public void readRow(int r, float[] out, int off) {
-        QuantKernels.q8Decode(q, (long) r * cols, 0, cols, out, off, 0, scales, 2L * r * blocks);
+        QuantKernels.i8Decode(q, r * rowBytes, 0, cols, out, off, 0, scales, 2L * r * blocks);
     }
 
     @Override
     public void decodeTile(int r0, int nr, int k0, int kl, float[] dst) {
         for (int i = 0; i < nr; i++) {
             int r = r0 + i;
-            QuantKernels.q8Decode(q, (long) r * cols, k0, kl, dst, i * kl, 0, scales, 2L * r * blocks);
+            QuantKernels.i8Decode(q, r * rowBytes, k0, kl, dst, i * kl, 0, scales, 2L * r * blocks);
         }
     }
 
     @Override
     public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
-        long base = (long) r * cols;
+        long base = r * rowBytes, scaleBase = 2L * r * blocks;
         int full = cols / BLOCK;
         for (int j = 0; j < nx; j++) {
-            int xo = (x0 + j) * cols;
-            float s = QuantKernels.q8DotGrouped(q, base, scales, 2L * r * blocks, full, x, xo);
-            for (int k = full * BLOCK; k < cols; k++) s += scale(r, k) * q.get(ValueLayout.JAVA_BYTE, base + k) * x[xo + k];
+            int xo = (x0 + j) * cols, o = auxOff + j * (cols + blocks);
+            float s = QuantKernels.i8DotGrouped(q, base, scales, scaleBase, full, aux, o, aux, o + cols);
+            for (int k = full * BLOCK; k < cols; k++) s += scale(r, k) * Int8Layout.get(q, base, k) * x[xo + k];
             acc[j] = s;
         }
     }
 
     @Override
     public void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc) {
-        long base = (long) r * cols;
+        long base = r * rowBytes;
         for (int j = 0; j < nx; j++) {
             int xo = (x0 + j) * cols;
             float s = 0;
-            for (int k = 0; k < cols; k++) s += scale(r, k) * q.get(ValueLayout.JAVA_BYTE, base + k) * x[xo + k];
+            for (int k = 0; k < cols; k++) s += scale(r, k) * Int8Layout.get(q, base, k) * x[xo + k];
             acc[j] = s;
         }
     }

@@ -1,6 +1,5 @@
 package org.chatglm4j.tensor;
 
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -19,7 +18,6 @@ import static jdk.incubator.vector.VectorOperators.ADD;
 final class QuantKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
-    static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
 
     private QuantKernels() {
     }
@@ -262,13 +260,15 @@ final class QuantKernels {
 
     /**
      * Dequantizes values {@code [k0, k0 + kl)} of an {@link Int8Layout} row into {@code dst[d…]}:
-     * {@code w = scale·(u − 128)}. Vector path for whole units, scalar otherwise.
+     * {@code w = scale·(u − 128)}, the scale as in {@link #q4Decode}. Vector path for whole units, scalar otherwise.
      */
-    static void i8Decode(MemorySegment q, long rowBase, int k0, int kl, float[] dst, int d, float scale) {
-        FloatVector zero = FloatVector.broadcast(F, -128 * scale);
+    static void i8Decode(MemorySegment q, long rowBase, int k0, int kl, float[] dst, int d,
+                         float rowScale, MemorySegment scales, long scaleBase) {
         int k = k0, end = k0 + kl;
         while (k < end) {
             if (k % Int8Layout.UNIT == 0 && k + Int8Layout.UNIT <= end) {
+                float scale = scale(rowScale, scales, scaleBase, k);   // a unit is one 32-block
+                FloatVector zero = FloatVector.broadcast(F, -128 * scale);
                 IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) (k / Int8Layout.UNIT) * Int8Layout.UNIT_BYTES, F16.LE);
                 int o = d + (k - k0);
                 // value = (u·256^j)·(s·256^-j) − 128s
@@ -279,47 +279,31 @@ final class QuantKernels {
                         .fma(FloatVector.broadcast(F, scale * 0x1p-16f), zero).intoArray(dst, o + 24);
                 k += Int8Layout.UNIT;
             } else {
-                dst[d + (k - k0)] = scale * Int8Layout.get(q, rowBase, k);
+                dst[d + (k - k0)] = scale(rowScale, scales, scaleBase, k) * Int8Layout.get(q, rowBase, k);
                 k++;
             }
         }
     }
 
-    /** Per-32-block scaled int8 dot over {@code blocks} full blocks: {@code Σ_b d_b·Σ q·x}. */
-    static float q8DotGrouped(MemorySegment q, long base, MemorySegment scales, long scaleBase, int blocks,
-                              float[] x, int xo) {
+    /**
+     * {@code Σ_b d_b·Σ_{e∈b} (u − 128)·x} over {@code blocks} full 32-blocks of an {@link Int8Layout} row with fp16
+     * scales at {@code scaleBase}; {@code xp} from {@link #prescale8}, block sums of x at {@code sums[so…]}.
+     */
+    static float i8DotGrouped(MemorySegment q, long rowBase, MemorySegment scales, long scaleBase, int blocks,
+                              float[] xp, int po, float[] sums, int so) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         for (int b = 0; b < blocks; b++) {
-            long o = base + 32L * b;
-            int xb = xo + 32 * b;
-            FloatVector p = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, xb));
-            FloatVector r = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + 16, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, xb + 16));
-            p = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + 8, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 8), p);
-            r = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, o + 24, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, xb + 24), r);
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase + (long) b * Int8Layout.UNIT_BYTES, F16.LE);
+            int xb = po + b * Int8Layout.UNIT;
+            FloatVector p = ((FloatVector) w.and(0xFF).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb));
+            FloatVector r = ((FloatVector) w.and(0xFF_0000).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, xp, xb + 16));
+            p = ((FloatVector) w.and(0xFF00).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 8), p);
+            r = ((FloatVector) w.lanewise(VectorOperators.LSHR, 8).and(0xFF_0000).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.fromArray(F, xp, xb + 24), r);
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * b)));
             if ((b & 1) == 0) acc0 = p.add(r).fma(d, acc0);
             else acc1 = p.add(r).fma(d, acc1);
         }
-        return acc0.add(acc1).reduceLanes(ADD);
-    }
-
-    /** Dequantizes int8 values {@code [k0, k0 + n)} of the row at {@code base}; scales as in {@link #q4Decode}. */
-    static void q8Decode(MemorySegment q, long base, int k0, int n, float[] dst, int d,
-                         float rowScale, MemorySegment scales, long scaleBase) {
-        int k = 0;
-        for (; k + 8 <= n && (k0 + k) % 8 == 0; k += 8) {
-            float sc = scales == null ? rowScale
-                    : Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase + 2L * ((k0 + k) / 32)));
-            FloatVector w = (FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, q, base + k0 + k, F16.LE)
-                    .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0);
-            w.mul(sc).intoArray(dst, d + k);
-        }
-        for (; k < n; k++) {
-            dst[d + k] = scale(rowScale, scales, scaleBase, k0 + k) * q.get(java.lang.foreign.ValueLayout.JAVA_BYTE, base + k0 + k);
-        }
+        return acc0.add(acc1).reduceLanes(ADD) - 128 * halfDot(scales, scaleBase, sums, so, blocks);
     }
 }

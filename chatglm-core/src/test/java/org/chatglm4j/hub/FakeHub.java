@@ -62,6 +62,8 @@ final class FakeHub implements AutoCloseable {
 
     /** Body bytes sent per file name (resolve and CDN together). */
     final Map<String, AtomicLong> bytesServed = new ConcurrentHashMap<>();
+    /** Where each body the CDN sent started (the Range start, 0 without one), per file name, in order. */
+    final Map<String, List<Long>> bodyStarts = new ConcurrentHashMap<>();
     /** "METHOD path" of every request, in order. */
     final List<String> requests = Collections.synchronizedList(new ArrayList<>());
     /** Authorization headers the CDN received (must stay empty: the token is for the hub only). */
@@ -264,6 +266,7 @@ final class FakeHub implements AutoCloseable {
                         "bytes " + from + "-" + (bytes.length - 1) + "/" + bytes.length);
             }
             int length = bytes.length - (int) from;
+            bodyStarts.computeIfAbsent(name, k -> Collections.synchronizedList(new ArrayList<>())).add(from);
             ex.sendResponseHeaders(status, length);
             OutputStream out = ex.getResponseBody();
             long drop = faulty ? dropOnceAfterBytes : -1;
