@@ -100,7 +100,7 @@ class KernelTwinTest {
         SplittableRandom rnd = new SplittableRandom(rows * 7L + cols);
         try (Arena arena = Arena.ofConfined()) {
             WeightMatrix w = matrix(format, rows, cols, rnd, arena);
-            for (int n : new int[]{1, 3, 4, 5, MatMul.TILED_MIN_INPUTS, 11, 20}) {
+            for (int n : new int[]{1, 3, 4, 5, 11, 20, MatMul.TILED_MIN_INPUTS, MatMul.TILED_MIN_INPUTS + 5}) {
                 int x0 = 2, y0 = 1;
                 float[] x = new float[(x0 + n) * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
