@@ -20,7 +20,8 @@ public final class MatMul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     /**
      * From this many inputs on, the tiled path pays for dequantizing and packing its tiles: on the 6B geometry (int4,
-     * two AVX2 cores) 16 inputs took 3.3–3.8 s of linear work in the decode regime against 6.3 s tiled, 32 took 6.6
+     * two AVX2 cores) 16 inputs took 3.3–3.8 s of linear work in the decode regime against 6.3 s tiled, 24 took
+     * 4.2–5.1 against 5.9–6.3, 32 took 6.6
      * against 7.1–7.5, 48 took 10.4–10.6 against 8.6–9.2. Below it, short prompts prefill up to twice as fast.
      */
     static final int TILED_MIN_INPUTS = 36;
