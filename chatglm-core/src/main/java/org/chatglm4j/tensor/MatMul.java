@@ -19,10 +19,10 @@ public final class MatMul {
     /** The micro-kernels are written for eight-float vectors (AVX2; AVX-512 machines run them too). */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     /**
-     * From this many inputs on, the tiled path pays for dequantizing and packing its tiles: on the 6B geometry (int4,
-     * two AVX2 cores) 16 inputs took 3.3–3.8 s of linear work in the decode regime against 6.3 s tiled, 24 took
-     * 4.2–5.1 against 5.9–6.3, 32 took 6.6
-     * against 7.1–7.5, 48 took 10.4–10.6 against 8.6–9.2. Below it, short prompts prefill up to twice as fast.
+     * From this many inputs on, the tiled path pays for dequantizing and packing its tiles. Linear work on the 6B
+     * geometry (int4, two AVX2 cores), decode regime against tiled: 16 inputs 3.3–3.8 s against 6.3 s, 24 inputs
+     * 4.2–5.1 s against 5.9–6.3 s, 32 inputs 6.6 s against 7.1–7.5 s, 48 inputs 10.4–10.6 s against 8.6–9.2 s.
+     * Below it, short prompts prefill up to twice as fast.
      */
     static final int TILED_MIN_INPUTS = 36;
     /** Rows of a packed weight tile (two 8-float vectors) and columns of a k-block. */
