@@ -142,7 +142,7 @@ public record ChatGlmWeights(
                     expectDtype(q, DType.I8);
                     if (arena == null) throw new IllegalArgumentException("int8 checkpoints need an arena");
                     Int8Matrix m = Quantizer.repackReferenceInt8(q.data(), vector(prefix + ".weight_scale", rows),
-                            rows, cols, arena);
+                            rows, cols, arena, pool);
                     release(q);
                     yield new Linear(m, bias);
                 }
@@ -152,7 +152,7 @@ public record ChatGlmWeights(
                     expectDtype(q, DType.I8);
                     if (arena == null) throw new IllegalArgumentException("int4 checkpoints need an arena");
                     Int4Matrix m = Quantizer.repackReferenceInt4(q.data(), vector(prefix + ".weight_scale", rows),
-                            rows, cols, arena);
+                            rows, cols, arena, pool);
                     release(q);
                     yield new Linear(m, bias);
                 }

@@ -94,16 +94,22 @@ public final class Quantizer {
         return new Int8Matrix(q, scales, rows, cols);
     }
 
-    /** A reference INT8 tensor (row-major int8 {@code [rows, cols]}) in chatglm4j's {@link Int8Layout}. */
-    public static Int8Matrix repackReferenceInt8(MemorySegment values, float[] scales, int rows, int cols, Arena arena) {
+    /**
+     * A reference INT8 tensor (row-major int8 {@code [rows, cols]}) in chatglm4j's {@link Int8Layout}, row ranges in
+     * parallel when a pool is given.
+     */
+    public static Int8Matrix repackReferenceInt8(MemorySegment values, float[] scales, int rows, int cols, Arena arena,
+                                                 Parallel pool) {
         long rowBytes = Int8Layout.rowBytes(cols);
         MemorySegment q = arena.allocate(rows * rowBytes, 64);
-        byte[] row = new byte[cols];
-        byte[] packed = new byte[(int) rowBytes];
-        for (int r = 0; r < rows; r++) {
-            MemorySegment.copy(values, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
-            Int8Layout.packRow(row, cols, packed, q, r * rowBytes);
-        }
+        rows(pool, rows, (r0, r1, worker) -> {
+            byte[] row = new byte[cols];
+            byte[] packed = new byte[(int) rowBytes];
+            for (int r = r0; r < r1; r++) {
+                MemorySegment.copy(values, ValueLayout.JAVA_BYTE, (long) r * cols, row, 0, cols);
+                Int8Layout.packRow(row, cols, packed, q, r * rowBytes);
+            }
+        });
         return new Int8Matrix(q, scales, rows, cols);
     }
 
@@ -135,21 +141,24 @@ public final class Quantizer {
      * Converts a reference INT4 checkpoint tensor ({@code int8 [rows, cols/2]}: column 2j in the high nibble of byte
      * j, column 2j+1 in the low nibble, both two's complement) into chatglm4j's packing.
      */
-    public static Int4Matrix repackReferenceInt4(MemorySegment packed, float[] scales, int rows, int cols, Arena arena) {
+    public static Int4Matrix repackReferenceInt4(MemorySegment packed, float[] scales, int rows, int cols, Arena arena,
+                                                 Parallel pool) {
         if (cols % 2 != 0) throw new IllegalArgumentException("int4 rows need an even number of columns, got " + cols);
         long rowBytes = Q4Layout.rowBytes(cols);
         MemorySegment q = arena.allocate(rows * rowBytes, 64);
-        int[] qi = new int[cols];
-        int[] words = new int[(int) (rowBytes / 4)];
-        for (int r = 0; r < rows; r++) {
-            long src = (long) r * (cols / 2);
-            for (int j = 0; j < cols / 2; j++) {
-                byte b = packed.get(ValueLayout.JAVA_BYTE, src + j);
-                qi[2 * j] = b >> 4;                    // arithmetic shift: the signed high nibble
-                qi[2 * j + 1] = (byte) (b << 4) >> 4;  // the signed low nibble
+        rows(pool, rows, (r0, r1, worker) -> {
+            int[] qi = new int[cols];
+            int[] words = new int[(int) (rowBytes / 4)];
+            for (int r = r0; r < r1; r++) {
+                long src = (long) r * (cols / 2);
+                for (int j = 0; j < cols / 2; j++) {
+                    byte b = packed.get(ValueLayout.JAVA_BYTE, src + j);
+                    qi[2 * j] = b >> 4;                    // arithmetic shift: the signed high nibble
+                    qi[2 * j + 1] = (byte) (b << 4) >> 4;  // the signed low nibble
+                }
+                Q4Layout.packRow(qi, cols, words, q, r * rowBytes);
             }
-            Q4Layout.packRow(qi, cols, words, q, r * rowBytes);
-        }
+        });
         return new Int4Matrix(q, scales, rows, cols);
     }
 

@@ -41,11 +41,7 @@ public final class Q4Matrix implements WeightMatrix {
         for (int j = 0; j < n; j++) {
             int xo = (x0 + j) * cols, o = off + j * (cols + blocks);
             QuantKernels.prescale(x, xo, cols, aux, o);
-            for (int b = 0; b < blocks; b++) {
-                float s = 0;
-                for (int k = b * BLOCK; k < Math.min(cols, (b + 1) * BLOCK); k++) s += x[xo + k];
-                aux[o + cols + b] = s;
-            }
+            QuantKernels.blockSums(x, xo, cols, BLOCK, aux, o + cols);
         }
     }
 

@@ -36,6 +36,15 @@ final class QuantKernels {
         return cols;
     }
 
+    /** {@code sums[so + b] = Σ x[xo + k]} over each block b of {@code block} values of a row (the last may be short). */
+    static void blockSums(float[] x, int xo, int cols, int block, float[] sums, int so) {
+        for (int b = 0; b * block < cols; b++) {
+            float s = 0;
+            for (int k = b * block; k < Math.min(cols, (b + 1) * block); k++) s += x[xo + k];
+            sums[so + b] = s;
+        }
+    }
+
     /** {@code xp[e] = x[e]·16^-k(e)} with k(e) = the nibble of value e in its unit (see {@link #NIBBLE_FACTOR}). */
     static void prescale(float[] x, int xo, int cols, float[] xp, int po) {
         for (int e = 0; e < cols; e++) xp[po + e] = x[xo + e] * NIBBLE_FACTOR[(e % Q4Layout.UNIT) / 8];
