@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.chat.LoadOptions;
 import org.chatglm4j.eval.Metrics;
+import org.chatglm4j.eval.PredictionsFile;
 import org.chatglm4j.eval.Predictor;
 import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.testing.Fixtures;
@@ -53,6 +54,14 @@ class EvalCommandTest {
         JsonNode corpus = expected().get("corpus");
         assertThat(fieldNames(got)).containsExactly("rouge-1", "rouge-2", "rouge-l", "bleu-4");
         for (String k : fieldNames(corpus)) assertThat(got.get(k).asDouble()).as(k).isEqualTo(corpus.get(k).asDouble());
+    }
+
+    /** Our writer gives the bytes of Python's json.dumps(..., ensure_ascii=False) (control characters included). */
+    @Test
+    void predictionsAreWrittenAsMainPyWritesThem(@TempDir Path dir) throws Exception {
+        Path copy = dir.resolve("generated_predictions.txt");
+        PredictionsFile.write(copy, PredictionsFile.read(resource("public_predictions.txt")));
+        assertThat(Files.readAllBytes(copy)).isEqualTo(Files.readAllBytes(resource("public_predictions.txt")));
     }
 
     @Test
