@@ -137,6 +137,10 @@ public final class EvalCommand implements Callable<Integer> {
         if (outputDir == null) {
             throw new ParameterException(spec.commandLine(), "--validation-file needs --output-dir DIR");
         }
+        if (maxSourceLength < 2 || maxTargetLength < 2) {
+            throw new ParameterException(spec.commandLine(), "--max-source-length and --max-target-length must be at "
+                    + "least 2 (room for [gMASK] <sop>), got " + maxSourceLength + " and " + maxTargetLength);
+        }
         SamplingSettings sampling;
         try {
             sampling = new SamplingSettings(!greedy, greedy ? 1.0 : temperature, greedy ? 0 : topK,
