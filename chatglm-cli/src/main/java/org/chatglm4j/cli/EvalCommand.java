@@ -1,13 +1,5 @@
 package org.chatglm4j.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.chatglm4j.chat.ChatGLM;
-import org.chatglm4j.eval.Metrics;
-import org.chatglm4j.eval.PredictDataset;
-import org.chatglm4j.eval.PredictionsFile;
-import org.chatglm4j.eval.Predictor;
-import org.chatglm4j.eval.ResultsFiles;
-import org.chatglm4j.generate.SamplingSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,8 +8,6 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -107,7 +97,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Mixin
     LoadTuning tuning;
 
-    private final CliContext ctx;
+    final CliContext ctx;
 
     public EvalCommand(CliContext ctx) {
         this.ctx = ctx;
@@ -115,70 +105,16 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if ((predictions == null) == (validationFile == null)) {
-            throw new ParameterException(spec.commandLine(), "give either --predictions FILE (score a file) or "
-                    + "--validation-file FILE with --output-dir DIR (generate, then score)");
-        }
-        Metrics.Scores scores = predictions != null ? scoreFile() : predict();
-        print(scores);
-        return 0;
+        // the work (and every type of chatglm-eval) lives in EvalRun: loading this command, as picocli does for
+        // every command at start-up, then needs nothing beyond the CLI's own classes
+        return new EvalRun(this, ctx).call();
     }
 
-    private Metrics.Scores scoreFile() {
-        for (String o : new String[]{"--model", "--ptuning", "--output-dir", "--quantize", "--greedy", "--seed"}) {
-            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
-                throw new ParameterException(spec.commandLine(), o + " has no use with --predictions (no model is run)");
-            }
-        }
-        return PredictionsFile.score(predictions, Metrics.standard());
+    ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
     }
 
-    private Metrics.Scores predict() {
-        if (outputDir == null) {
-            throw new ParameterException(spec.commandLine(), "--validation-file needs --output-dir DIR");
-        }
-        if (maxSourceLength < 2 || maxTargetLength < 2) {
-            throw new ParameterException(spec.commandLine(), "--max-source-length and --max-target-length must be at "
-                    + "least 2 (room for [gMASK] <sop>), got " + maxSourceLength + " and " + maxTargetLength);
-        }
-        SamplingSettings sampling;
-        try {
-            sampling = new SamplingSettings(!greedy, greedy ? 1.0 : temperature, greedy ? 0 : topK,
-                    greedy ? 1.0 : topP, 1.0);
-        } catch (org.chatglm4j.ChatGlmException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        // the segmenter (dictionary) loads first: a broken class path fails before any generation
-        Metrics metrics = Metrics.standard();
-        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)))) {
-            PredictDataset data = PredictDataset.read(validationFile,
-                    new PredictDataset.Columns(promptColumn, responseColumn, historyColumn), sourcePrefix,
-                    maxSourceLength, maxTargetLength, glm.tokenizer());
-            if (data.skipped() > 0) {
-                ctx.err().println("chatglm: " + data.skipped() + " row(s) with an empty prompt or response skipped, "
-                        + "as main.py does");
-            }
-            PredictProgress progress = new PredictProgress(ctx.err(), ctx.stderrTerminal());
-            Predictor.Result r = Predictor.run(glm, data, sampling, seed, metrics, progress, null);
-            progress.done();
-            PredictionsFile.write(outputDir.resolve(PredictionsFile.NAME), r.predictions());
-            Map<String, Object> files = ResultsFiles.predictMetrics(r.metrics(), r.predictions().size(), r.nanos() / 1e9);
-            ResultsFiles.write(outputDir, files);
-            model.note(ctx, String.format(Locale.ROOT, "%d predictions, %d tokens in %.1f s (%.1f tokens/s); wrote %s",
-                    r.predictions().size(), r.tokens(), r.nanos() / 1e9, r.tokens() / Math.max(r.nanos() / 1e9, 1e-9),
-                    outputDir.resolve(PredictionsFile.NAME)));
-            return r.metrics();
-        }
-    }
-
-    private void print(Metrics.Scores scores) {
-        ObjectNode o = Json.MAPPER.createObjectNode();
-        scores.asMap().forEach(o::put);
-        if (json) {
-            Json.writeLine(ctx.out(), o);
-        } else {
-            ctx.out().println(o.toPrettyString());
-            ctx.out().flush();
-        }
+    boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 }

@@ -136,6 +136,14 @@ class EvalCommandTest {
         Cli.Result noOut = Cli.run("", "eval", "--validation-file", "x.json");
         assertThat(noOut.status()).isEqualTo(2);
         assertThat(noOut.err()).startsWith("chatglm: error: --validation-file needs --output-dir DIR");
+        Path file = resource("public_predictions.txt");
+        Cli.Result outIsFile = Cli.run("", "eval", "--validation-file", "x.json", "--output-dir", file.toString());
+        assertThat(outIsFile.status()).isEqualTo(2);
+        assertThat(outIsFile.err()).startsWith("chatglm: error: --output-dir " + file + " is a file, not a folder");
+        Cli.Result tooShort = Cli.run("", "eval", "--validation-file", "x.json", "--output-dir", "o",
+                "--max-source-length", "1");
+        assertThat(tooShort.status()).isEqualTo(2);
+        assertThat(tooShort.err()).startsWith("chatglm: error: --max-source-length and --max-target-length must be");
     }
 
     // ---------------------------------------------------------------- --validation-file FILE
