@@ -29,7 +29,7 @@ record JiebaDictionary(Map<String, Integer> freq, long total) {
 
     private static final Integer ZERO = 0;
 
-    /** Loads the dictionary from the jieba-analysis jar (about half a second; callers keep the result). */
+    /** Loads the dictionary from the jieba-analysis jar (seconds; callers keep the result). */
     static JiebaDictionary load() {
         Map<String, Integer> freq = new HashMap<>(1 << 20);
         long total = 0;
