@@ -273,6 +273,23 @@ class EvalCommandTest {
         Metrics.mean(stripped).asMap().forEach((k, v) -> assertThat(rescored.get(k).asDouble()).as(k).isEqualTo(v));
     }
 
+    /** Without --greedy it samples as main.py does; a seed makes the run reproducible. */
+    @Test
+    void samplingWithASeedIsReproducible(@TempDir Path dir) throws Exception {
+        List<String> outputs = new ArrayList<>();
+        for (String run : List.of("a", "b")) {
+            List<String> a = new ArrayList<>(List.of("eval"));
+            a.addAll(List.of(LogitsCommandTest.modelArgs("ptuning_a")));
+            a.addAll(List.of("--threads", Cli.THREADS, "--validation-file", resource("chat_rows.json").toString(),
+                    "--max-source-length", "16", "--max-target-length", "8", "--seed", "7", "--json",
+                    "--output-dir", dir.resolve(run).toString()));
+            Cli.Result r = Cli.run("", a.toArray(String[]::new));
+            assertThat(r.status()).as(r.err()).isZero();
+            outputs.add(Files.readString(dir.resolve(run).resolve("generated_predictions.txt")) + r.out());
+        }
+        assertThat(outputs.get(1)).isEqualTo(outputs.get(0));
+    }
+
     @Test
     void badValidationDataNamesFileLineAndColumn(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("dev.json");
