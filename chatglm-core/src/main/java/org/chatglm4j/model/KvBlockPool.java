@@ -28,6 +28,7 @@ final class KvBlockPool {
     private final long blockBytes;
     private final ArrayDeque<Block> free = new ArrayDeque<>();
     private int caches;
+    private int allocated;
 
     KvBlockPool(int layers, long blockBytes) {
         this.layers = layers;
@@ -44,6 +45,7 @@ final class KvBlockPool {
                 v[l] = arena.allocate(blockBytes, 64);
             }
             b = new Block(k, v);
+            allocated++;
         }
         b.refs = 1;
         return b;
@@ -59,6 +61,11 @@ final class KvBlockPool {
 
     synchronized void release(Block b) {
         if (--b.refs == 0) free.push(b);
+    }
+
+    /** Blocks allocated so far (in use or free). */
+    synchronized int allocated() {
+        return allocated;
     }
 
     /** A cache starts using this pool. */

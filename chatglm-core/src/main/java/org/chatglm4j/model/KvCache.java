@@ -122,6 +122,11 @@ public final class KvCache implements AutoCloseable {
         return 2L * layers * blocks * blockValues * valueBytes;
     }
 
+    /** Blocks the family of this cache (it and its forks) has allocated, in use or free for reuse. */
+    int familyBlocks() {
+        return pool.allocated();
+    }
+
     /**
      * Makes room for {@code positions} positions in total, and makes positions {@code [length, positions)}
      * writable: a block there that is shared with a fork is replaced by a private copy of its filled positions.

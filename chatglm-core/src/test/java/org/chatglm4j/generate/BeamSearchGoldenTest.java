@@ -120,4 +120,66 @@ class BeamSearchGoldenTest {
             assertThat(glm.tokenizer().decodeForChat(r.generatedIds())).isEqualTo(c.get("decoded").asText());
         }
     }
+
+    static Stream<Arguments> greedyGoldens() {
+        List<Arguments> out = new ArrayList<>();
+        for (String m : List.of("model_a", "model_b")) {
+            JsonNode g = Fixtures.json(m + "/generate.json").get("generations");
+            for (int i = 0; i < g.size(); i++) out.add(Arguments.of(m + " " + g.get(i).get("name").asText(), m, g.get(i)));
+        }
+        return out.stream();
+    }
+
+    /** transformers picks greedy_search for num_beams 1 whatever length_penalty and early_stopping say. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("greedyGoldens")
+    void oneBeamIsExactlyGreedyDecoding(String name, String m, JsonNode g) {
+        ChatGLM glm = model("../" + m + "/checkpoint");
+        int maxLength = g.get("max_length").asInt();
+        GenerationConfig oneBeam = GenerationConfig.greedy(maxLength).withBeams(1, 2.0, true);
+        GenerationResult r = glm.generate(ints(g.get("input_ids")), oneBeam, null, null);
+        assertThat(r.generatedIds()).containsExactly(ints(g.get("generated_ids")));
+        assertThat(r.generatedIds()).containsExactly(
+                glm.generate(ints(g.get("input_ids")), GenerationConfig.greedy(maxLength), null, null).generatedIds());
+    }
+
+    @org.junit.jupiter.api.Test
+    void beamSamplingAndStopStringsAreRefusedBeforeAnyWork() {
+        ChatGLM glm = model("../model_a/checkpoint");
+        GenerationConfig sampling = GenerationConfig.chatDefaults().withMaxLength(30).withBeams(3, 1.0, false);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> glm.chat("你好", List.of(), sampling))
+                .isInstanceOf(org.chatglm4j.ChatGlmException.class).hasMessageContaining("beam sampling");
+        GenerationConfig stop = GenerationConfig.greedy(30).withBeams(3, 1.0, false).withStop(List.of("x"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> glm.chat("你好", List.of(), stop))
+                .isInstanceOf(org.chatglm4j.ChatGlmException.class).hasMessageContaining("stop strings");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GenerationConfig.greedy(30).withBeams(0, 1.0, false))
+                .isInstanceOf(org.chatglm4j.ChatGlmException.class).hasMessageContaining("num_beams");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GenerationConfig.greedy(30).withBeams(2, Double.NaN, false))
+                .isInstanceOf(org.chatglm4j.ChatGlmException.class).hasMessageContaining("length_penalty");
+    }
+
+    @org.junit.jupiter.api.Test
+    void cancellationEndsTheSearchWithTheBestBeamSoFar() {
+        ChatGLM glm = model("../model_a/checkpoint");
+        Cancellation cancel = new Cancellation();
+        int[] input = ints(Fixtures.json("beam/beam.json").get("cases").get(0).get("input_ids"));
+        int[] steps = {0};
+        GenerationResult r;
+        try (BeamSearch search = new BeamSearch(glm.model(), input, GenerationConfig.greedy(28).withBeams(3, 1.0, false))) {
+            Runner runner = glm.model().newRunner();
+            Batch batch = new Batch();
+            for (int s = 0; s < 3; s++) {
+                batch.clear();
+                search.addTo(batch);
+                runner.forward(batch, (seg, i, logits, off) -> search.accept(seg, logits, off));
+            }
+            search.cancel();
+            assertThat(search.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(search.generatedIds()).hasSize(3);
+        }
+        cancel.cancel();
+        r = glm.generate(input, GenerationConfig.greedy(28).withBeams(3, 1.0, false), null, cancel);
+        assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        assertThat(r.generatedIds()).isEmpty();
+    }
 }
