@@ -50,6 +50,10 @@ public final class BeamSearch implements AutoCloseable {
     /** @throws ChatGlmException for settings beam search cannot run (see {@link GenerationConfig#checkBeamSearch}) */
     public BeamSearch(ChatGlmModel model, int[] promptIds, GenerationConfig config) {
         config.checkBeamSearch();
+        if (!config.beamSearch()) {
+            // transformers runs greedy_search for one beam; so does Generator (a one-beam search differs)
+            throw new ChatGlmException("beam search needs num_beams >= 2; num_beams 1 is greedy decoding");
+        }
         ChatGlmConfig cfg = model.config();
         this.k = config.numBeams();
         this.vocab = cfg.vocabSize();
