@@ -70,6 +70,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "Sequences decoded together. Default: ${DEFAULT-VALUE}.")
     int batch;
 
+    @Option(names = "--num-beams", defaultValue = "1", paramLabel = "K", description = "Beam search with K beams "
+            + "instead of greedy decoding (one prompt; decode = ms per step of all K beams, one reply token per "
+            + "step). Default: ${DEFAULT-VALUE}.")
+    int numBeams;
+
     @Option(names = "--reps", defaultValue = "3", description = "Repetitions (median reported). Default: ${DEFAULT-VALUE}.")
     int reps;
 
@@ -95,6 +100,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (numBeams < 1 || numBeams > org.chatglm4j.generate.GenerationConfig.MAX_BEAMS
+                || (numBeams > 1 && batch != 1)) {
+            throw new ParameterException(spec.commandLine(), "--num-beams must be between 1 and "
+                    + org.chatglm4j.generate.GenerationConfig.MAX_BEAMS + ", and --batch 1 with beams");
+        }
         if (promptTokens < 2 || newTokens < 2 || batch < 1 || reps < 1) {
             throw new ParameterException(spec.commandLine(), "need --prompt-tokens >= 2, --new-tokens >= 2, --batch >= 1, --reps >= 1");
         }
@@ -131,7 +141,8 @@ public final class BenchCommand implements Callable<Integer> {
             heapAfterLoad = rt.totalMemory() - rt.freeMemory();
             List<Benchmark.Result> results = new ArrayList<>();
             for (int r = 0; r < reps; r++) {
-                Benchmark.Result res = Benchmark.run(model, promptTokens, newTokens, batch, r);
+                Benchmark.Result res = numBeams > 1 ? Benchmark.runBeamSearch(model, promptTokens, newTokens, numBeams, r)
+                        : Benchmark.run(model, promptTokens, newTokens, batch, r);
                 results.add(res);
                 if (!json) ctx.err().printf(Locale.ROOT, "chatglm: rep %d: prefill %.2f tok/s, decode %.1f ms/step%n",
                         r + 1, res.prefillTokensPerSecond(), res.decodeMillisPerStep());
@@ -175,6 +186,7 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("prompt_tokens", promptTokens);
             o.put("new_tokens", newTokens);
             o.put("batch", batch);
+            o.put("num_beams", numBeams);
             o.put("kv_cache", kvCache.name().toLowerCase(Locale.ROOT));
             o.put("load_s", loadSeconds);
             o.put("prefill_tok_s", median(prefill));
@@ -192,14 +204,14 @@ public final class BenchCommand implements Callable<Integer> {
         } else {
             ctx.out().printf(Locale.ROOT, """
                     model            %s
-                    threads          %d   batch %d   prompt %d tokens   generated %d tokens   kv cache %s
+                    threads          %d   batch %d   beams %d   prompt %d tokens   generated %d tokens   kv cache %s
                     load             %.2f s
                     prefill          %.2f tokens/s (median of %d; min %.2f, max %.2f)
                     time to 1st tok  %.0f ms
                     decode           %.1f ms/step, %.2f tokens/s (min %.1f, max %.1f ms/step)
                     weights/token    %s read per step = %.1f GB/s
                     peak RSS         %s   (after loading: RSS %s, Java heap in use %s)
-                    """, source, t, batch, promptTokens, newTokens, kvCache, loadSeconds, median(prefill), rs.size(),
+                    """, source, t, batch, numBeams, promptTokens, newTokens, kvCache, loadSeconds, median(prefill), rs.size(),
                     Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0), median(ttft),
                     median(step), median(tps), Arrays.stream(step).min().orElse(0), Arrays.stream(step).max().orElse(0),
                     Sizes.bytes(bytes), median(gbps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),

@@ -32,7 +32,8 @@ import java.util.concurrent.Callable;
         header = "Chat with the model (interactive, piped lines, or JSON lines).",
         defaultValueProvider = OptionDefaults.Chat.class,
         description = {"Chats with the model, with the reference chat() defaults (sampling with top_p 0.7, "
-                + "temperature 0.95, top_k 50; max_length 2048). Use --greedy for deterministic replies.",
+                + "temperature 0.95, top_k 50; max_length 2048). Use --greedy for deterministic replies, "
+                + "--greedy --num-beams K for beam search (each reply printed when the search ends).",
                 "On a terminal: an interactive prompt with line editing and a persistent history "
                         + "($XDG_STATE_HOME/chatglm4j/history); 'clear' starts a new conversation, 'stop', 'exit' "
                         + "or Ctrl-D quits, Ctrl-C interrupts a reply.",
@@ -40,7 +41,8 @@ import java.util.concurrent.Callable;
                         + "across lines.",
                 "--json: each line is {\"query\": …} with optional per-round \"max_length\", \"max_new_tokens\", "
                         + "\"top_p\", \"temperature\", \"top_k\", \"do_sample\", \"seed\", \"repetition_penalty\", "
-                        + "\"stop\", and \"history\" ([[query, response], …], replaces the conversation); each gives "
+                        + "\"stop\", \"num_beams\", \"length_penalty\", \"early_stopping\", and \"history\" "
+                        + "([[query, response], …], replaces the conversation); each gives "
                         + "{\"query\": …, \"response\": …, \"history\": [[q, r], …]} or {\"error\": …}."})
 public final class ChatCommand implements Callable<Integer> {
     @Mixin

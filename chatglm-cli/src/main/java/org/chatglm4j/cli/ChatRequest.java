@@ -16,14 +16,16 @@ import java.util.function.Consumer;
 /**
  * One line of {@code chat --json}: {@code {"query": …}} with optional per-round overrides of the command-line
  * settings ({@code max_length, max_new_tokens, top_p, temperature, top_k, do_sample, seed, repetition_penalty,
- * stop}) and an optional {@code history} that replaces the conversation. A null value means "not given".
+ * stop, num_beams, length_penalty, early_stopping}) and an optional {@code history} that replaces the
+ * conversation. A null value means "not given".
  *
  * @param history the conversation to continue, or null to continue the current one
  */
 record ChatRequest(String query, GenerationConfig config, List<Round> history) {
 
     static final Set<String> KEYS = Set.of("query", "history", "max_length", "max_new_tokens", "top_p",
-            "temperature", "top_k", "do_sample", "seed", "repetition_penalty", "stop");
+            "temperature", "top_k", "do_sample", "seed", "repetition_penalty", "stop", "num_beams", "length_penalty",
+            "early_stopping");
 
     /**
      * @param base          the settings of the command line
@@ -54,7 +56,10 @@ record ChatRequest(String query, GenerationConfig config, List<Round> history) {
                 seedValue = seed.longValue();
             }
             c = new GenerationConfig(integer(o, "max_length", base.maxLength()),
-                    integer(o, "max_new_tokens", base.maxNewTokens()), s, seedValue, stops(o, base.stop()));
+                    integer(o, "max_new_tokens", base.maxNewTokens()), s, seedValue, stops(o, base.stop()),
+                    integer(o, "num_beams", base.numBeams()), number(o, "length_penalty", base.lengthPenalty()),
+                    bool(o, "early_stopping", base.earlyStopping()));
+            c.checkBeamSearch();
         } catch (ChatGlmException e) {
             throw new Json.LineException(e.getMessage());
         }

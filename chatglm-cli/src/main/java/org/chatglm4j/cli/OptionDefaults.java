@@ -26,7 +26,8 @@ abstract class OptionDefaults implements CommandLine.IDefaultValueProvider {
         SamplingSettings s = c.sampling();
         return Map.of("--max-length", Integer.toString(c.maxLength()), "--top-p", Double.toString(s.topP()),
                 "--temperature", Double.toString(s.temperature()), "--top-k", Integer.toString(s.topK()),
-                "--repetition-penalty", Double.toString(s.repetitionPenalty()));
+                "--repetition-penalty", Double.toString(s.repetitionPenalty()), "--num-beams",
+                Integer.toString(c.numBeams()), "--length-penalty", Double.toString(c.lengthPenalty()));
     }
 
     /** The reference chat()/stream_chat(): max_length 2048, do_sample with top_p 0.7, temperature 0.95, top_k 50. */
@@ -43,7 +44,7 @@ abstract class OptionDefaults implements CommandLine.IDefaultValueProvider {
     static final class Generate extends OptionDefaults {
         Generate() {
             super(Map.of("--max-length", "2048", "--top-p", "1.0", "--temperature", "1.0", "--top-k", "50",
-                    "--repetition-penalty", "1.0"));
+                    "--repetition-penalty", "1.0", "--num-beams", "1", "--length-penalty", "1.0"));
         }
     }
 }

@@ -45,6 +45,19 @@ public final class SamplingOptions {
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the sampler (reproducible replies).")
     Long seed;
 
+    @Option(names = "--num-beams", paramLabel = "K", description = "Beam search with K beams (needs --greedy: "
+            + "do_sample=False; beam sampling is not supported); 1 = no beam search. Default: ${DEFAULT-VALUE}.")
+    int numBeams;
+
+    @Option(names = "--length-penalty", paramLabel = "X", description = "Beam search: a finished reply scores "
+            + "log-probability / length^X, length counting the prompt (> 0 favours longer replies). "
+            + "Default: ${DEFAULT-VALUE}.")
+    double lengthPenalty;
+
+    @Option(names = "--early-stopping", description = "Beam search: stop as soon as K replies are finished "
+            + "(default: when no running beam can beat them, as transformers 4.27.1 estimates it).")
+    boolean earlyStopping;
+
     @ArgGroup(exclusive = true)
     Mode mode;
 
@@ -68,7 +81,10 @@ public final class SamplingOptions {
         boolean doSample = mode == null ? sampleByDefault : mode.sample;
         try {
             SamplingSettings s = new SamplingSettings(doSample, temperature, topK, topP, repetitionPenalty);
-            return new GenerationConfig(maxLength, maxNewTokens == null ? 0 : maxNewTokens, s, seed, stop);
+            GenerationConfig c = new GenerationConfig(maxLength, maxNewTokens == null ? 0 : maxNewTokens, s, seed,
+                    stop, numBeams, lengthPenalty, earlyStopping);
+            c.checkBeamSearch();
+            return c;
         } catch (ChatGlmException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

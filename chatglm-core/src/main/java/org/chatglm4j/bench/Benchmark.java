@@ -1,5 +1,7 @@
 package org.chatglm4j.bench;
 
+import org.chatglm4j.generate.BeamSearch;
+import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.generate.Sampler;
 import org.chatglm4j.model.Batch;
 import org.chatglm4j.model.ChatGlmConfig;
@@ -75,6 +77,49 @@ public final class Benchmark {
         long bytes = model.weights().bytesPerToken();
         return new Result(promptTokens, newTokens, batch, prefill, batch * promptTokens / prefill, stepMs,
                 batch * 1000.0 / stepMs, bytes, bytes / (stepMs / 1e3) / 1e9, peakRss());
+    }
+
+    /**
+     * Beam search of one random prompt with {@code numBeams} beams ({@link BeamSearch}, length penalty 1, no early
+     * stopping) up to {@code promptTokens + newTokens} tokens: prefill = the prompt's pass, decode = the mean step
+     * after it (K beams in one forward pass, plus the search: log_softmax, top 2K, cache forks). A step yields one
+     * token of the reply; the search may end before {@code newTokens} steps ({@code generatedTokens} says).
+     */
+    public static Result runBeamSearch(ChatGlmModel model, int promptTokens, int newTokens, int numBeams, long seed) {
+        ChatGlmConfig cfg = model.config();
+        if (promptTokens < 2) throw new IllegalArgumentException("prompt needs at least 2 tokens ([gMASK] <sop>)");
+        if (newTokens < 2) throw new IllegalArgumentException("generate at least 2 tokens to time decoding");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] ids = new int[promptTokens];
+        for (int i = 0; i < promptTokens - 2; i++) ids[i] = 5 + rnd.nextInt(Math.min(cfg.vocabSize(), 20000) - 5);
+        ids[promptTokens - 2] = cfg.gmaskTokenId();
+        ids[promptTokens - 1] = cfg.bosTokenId();
+        GenerationConfig config = GenerationConfig.greedy(promptTokens + newTokens).withBeams(numBeams, 1.0, false);
+        Runner runner = model.newRunner();
+        Batch b = new Batch();
+        long prefillNanos, decodeNanos;
+        int steps;
+        try (BeamSearch search = new BeamSearch(model, ids, config)) {
+            Runner.LogitsSink sink = (seg, i, logits, off) -> search.accept(seg, logits, off);
+            long t0 = System.nanoTime();
+            search.addTo(b);
+            runner.forward(b, sink);
+            long t1 = System.nanoTime();
+            while (!search.finished()) {
+                b.clear();
+                search.addTo(b);
+                runner.forward(b, sink);
+            }
+            prefillNanos = t1 - t0;
+            decodeNanos = System.nanoTime() - t1;
+            steps = search.steps();
+        }
+        if (steps < 2) throw new IllegalStateException("the beam search ended after its first step");
+        double prefill = prefillNanos / 1e9;
+        double stepMs = decodeNanos / 1e6 / (steps - 1);
+        long bytes = model.weights().bytesPerToken();
+        return new Result(promptTokens, steps, numBeams, prefill, promptTokens / prefill, stepMs, 1000.0 / stepMs,
+                bytes, bytes / (stepMs / 1e3) / 1e9, peakRss());
     }
 
     /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */

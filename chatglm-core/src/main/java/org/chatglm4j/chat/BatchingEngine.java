@@ -1,6 +1,7 @@
 package org.chatglm4j.chat;
 
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.generate.BeamSearch;
 import org.chatglm4j.generate.Cancellation;
 import org.chatglm4j.generate.FinishReason;
 import org.chatglm4j.generate.GenerationConfig;
@@ -27,6 +28,10 @@ import java.util.concurrent.TimeUnit;
  * are decoded to text on the caller's thread, so a slow listener (a slow HTTP client) never stalls the batch.
  * At most {@code maxBatch} sequences decode at once; up to {@code maxQueue} more wait, beyond that requests are
  * refused with {@link EngineBusyException}.
+ *
+ * <p>A beam search request ({@code num_beams} K > 1) runs as K sequences of the batch: it takes K slots (all of
+ * them, alone, when K exceeds {@code maxBatch}), joins when that many are free (requests behind it wait, first come
+ * first served), and its reply reaches the caller in one piece when the search ends.
  */
 public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private static final int DONE = -1;
@@ -50,12 +55,26 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         volatile RuntimeException failure;
         volatile FinishReason finish;
         Sequence sequence;
+        BeamSearch beams;
         long submitted, firstToken, finished;
 
         Job(int[] prompt, GenerationConfig config, Cancellation cancellation) {
             this.prompt = prompt;
             this.config = config;
             this.cancellation = cancellation;
+        }
+
+        /** Batch slots (sequences) this request decodes. */
+        int slots() {
+            return config.numBeams();
+        }
+
+        boolean done() {
+            return beams != null ? beams.finished() : sequence.finished();
+        }
+
+        FinishReason finishReason() {
+            return beams != null ? beams.finishReason() : sequence.finishReason();
         }
     }
 
@@ -107,6 +126,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                                    Cancellation cancellation) {
         if (closed) throw new IllegalStateException("engine is closed");
         List<Round> past = history == null ? List.of() : List.copyOf(history);
+        config.checkBeamSearch();
         PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
         Job job = new Job(prompt.ids(), config, cancellation);
         job.submitted = System.nanoTime();
@@ -128,7 +148,8 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                 if (token == DONE) break;
                 if (job.stopRequested) continue;   // a stop string was seen; ignore what was already in flight
                 generated.add(token);
-                if (!reply.onToken(token)) job.stopRequested = true;
+                // beam search: the whole reply arrives at the end and goes to the listener in one piece
+                if (!config.beamSearch() && !reply.onToken(token)) job.stopRequested = true;
             }
         } catch (InterruptedException e) {
             job.stopRequested = true;
@@ -156,9 +177,16 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         Runner runner = model.newRunner();
         Batch batch = new Batch();
         List<Job> active = new ArrayList<>();
-        Job[] bySegment = new Job[maxBatch];
+        Job[][] bySegment = {new Job[maxBatch]};
+        int[][] beamOf = {new int[maxBatch]};   // a beam search's segments: which of its beams
         Runner.LogitsSink sink = (seg, i, logits, off) -> {
-            Job j = bySegment[seg];
+            Job j = bySegment[0][seg];
+            if (j.beams != null) {
+                if (j.firstToken == 0) j.firstToken = System.nanoTime();
+                j.beams.accept(beamOf[0][seg], logits, off);
+                if (j.beams.finished()) for (int t : j.beams.generatedIds()) j.tokens.add(t);
+                return;
+            }
             int token = j.sequence.accept(logits, off);
             if (j.firstToken == 0) j.firstToken = System.nanoTime();
             j.tokens.add(token);
@@ -170,21 +198,32 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     if (j == null) continue;
                     admit(j, active);
                 }
-                while (active.size() < maxBatch) {
-                    Job j = waiting.poll();
-                    if (j == null) break;
+                int used = 0;
+                for (Job j : active) used += j.slots();
+                // first come, first served: a beam search waits for its K slots and the requests behind it too
+                for (Job j; (j = waiting.peek()) != null && (active.isEmpty() || used + j.slots() <= maxBatch); ) {
+                    waiting.poll();
                     admit(j, active);
+                    used += j.slots();
+                }
+                if (bySegment[0].length < used) {
+                    bySegment[0] = new Job[used];
+                    beamOf[0] = new int[used];
                 }
                 batch.clear();
-                int n = 0;
                 for (Job j : active) {
-                    j.sequence.addTo(batch);
-                    bySegment[n++] = j;
+                    int first = batch.size();
+                    if (j.beams != null) j.beams.addTo(batch);
+                    else j.sequence.addTo(batch);
+                    for (int s = first; s < batch.size(); s++) {
+                        bySegment[0][s] = j;
+                        beamOf[0][s] = s - first;
+                    }
                 }
-                if (n == 0) continue;
+                if (batch.size() == 0) continue;
                 runner.forward(batch, sink);
                 active.removeIf(j -> {
-                    if (j.sequence.finished()) return retire(j, j.sequence.finishReason());
+                    if (j.done()) return retire(j, j.finishReason());
                     if (j.stopRequested) return retire(j, FinishReason.STOP);
                     if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
                     return false;
@@ -212,7 +251,8 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
             return;
         }
         try {
-            j.sequence = new Sequence(model, j.prompt, j.config);
+            if (j.config.beamSearch()) j.beams = new BeamSearch(model, j.prompt, j.config);
+            else j.sequence = new Sequence(model, j.prompt, j.config);
             active.add(j);
         } catch (RuntimeException e) {
             j.failure = e;
@@ -223,6 +263,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private boolean retire(Job j, FinishReason reason) {
         inFlight.decrementAndGet();
         if (j.sequence != null) j.sequence.cache().close();
+        if (j.beams != null) j.beams.close();
         j.finish = reason;
         j.finished = System.nanoTime();
         j.tokens.add(DONE);

@@ -144,7 +144,9 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         List<Round> past = history == null ? List.of() : List.copyOf(history);
         PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
         ReplyAssembler reply = new ReplyAssembler(tokenizer, listener, config.stop());
-        GenerationResult result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
+        // beam search knows its reply only at the end: the listener gets it in one piece from finish()
+        TokenListener tokens = config.beamSearch() ? TokenListener.NONE : reply::onToken;
+        GenerationResult result = generator.generate(prompt.ids(), config, tokens, cancellation);
         String response = reply.finish(result);
         int[] ids = prompt.ids();
         int dropped = prompt.dropped();

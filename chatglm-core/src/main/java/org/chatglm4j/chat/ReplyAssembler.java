@@ -51,8 +51,8 @@ final class ReplyAssembler {
         String response = stopped ? streamer.response()
                 : ResponsePostprocess.apply(tokenizer.decodeForChat(result.generatedIds()));
         if (listener != null && !stopped) {
-            streamer.update(response);
-            String rest = streamer.finish();
+            String delta = streamer.update(response);   // all of it when no token came before (beam search)
+            String rest = (delta == null ? "" : delta) + streamer.finish();
             if (!rest.isEmpty()) listener.onUpdate(rest, response);
         }
         return response;

@@ -13,7 +13,9 @@ public final class Generator {
     private final Runner runner;
     private final Batch batch = new Batch();
     private final org.chatglm4j.model.Runner.LogitsSink sink = this::onLogits;
+    private final org.chatglm4j.model.Runner.LogitsSink beamSink = this::onBeamLogits;
     private Sequence current;
+    private BeamSearch beams;
     private int lastToken;
 
     public Generator(ChatGlmModel model) {
@@ -31,6 +33,7 @@ public final class Generator {
      */
     public GenerationResult generate(int[] inputIds, GenerationConfig config, TokenListener listener,
                                      Cancellation cancellation) {
+        if (config.beamSearch()) return beamSearch(inputIds, config, listener, cancellation);
         Sequence seq = new Sequence(model, inputIds, config);
         current = seq;
         long t0 = System.nanoTime(), prefill = 0;
@@ -53,6 +56,39 @@ public final class Generator {
         }
         long total = System.nanoTime() - t0;
         return new GenerationResult(seq.promptIds(), seq.generatedIds(), seq.finishReason(), prefill, total - prefill);
+    }
+
+    /**
+     * Beam search ({@code num_beams > 1}): the K beams decode as one batch. The listener hears the chosen
+     * hypothesis' tokens only at the end, when it is known.
+     */
+    private GenerationResult beamSearch(int[] inputIds, GenerationConfig config, TokenListener listener,
+                                        Cancellation cancellation) {
+        long t0 = System.nanoTime(), prefill = 0;
+        try (BeamSearch search = new BeamSearch(model, inputIds, config)) {
+            beams = search;
+            while (!search.finished()) {
+                if (cancellation != null && cancellation.isCancelled()) {
+                    search.cancel();
+                    break;
+                }
+                batch.clear();
+                search.addTo(batch);
+                runner.forward(batch, beamSink);
+                if (prefill == 0) prefill = System.nanoTime() - t0;
+            }
+            long total = System.nanoTime() - t0;
+            int[] generated = search.generatedIds();
+            for (int token : generated) if (!listener.onToken(token)) break;
+            return new GenerationResult(search.promptIds(), generated, search.finishReason(), prefill, total - prefill);
+        } finally {
+            beams = null;
+            batch.clear();
+        }
+    }
+
+    private void onBeamLogits(int segment, int index, float[] logits, int offset) {
+        beams.accept(segment, logits, offset);
     }
 
     private void onLogits(int segment, int index, float[] logits, int offset) {

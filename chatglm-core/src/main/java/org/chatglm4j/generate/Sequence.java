@@ -51,8 +51,16 @@ public final class Sequence implements AutoCloseable {
                     cfg.positionEncoding2d() ? layout.blockPositions(length) : null, layout.mask(), false);
             prefilled = true;
         } else {
-            batch.add(cache, tokens[length - 1], layout.decodePosition(), layout.decodeBlockPosition(length));
+            addDecodeTo(batch, cache, tokens[length - 1], length);
         }
+    }
+
+    /**
+     * Adds one decode step of a sequence that has this one's prompt: {@code token}, the last of its
+     * {@code length} tokens, with {@code cache} holding the others. Beam search feeds its beams this way.
+     */
+    public void addDecodeTo(Batch batch, KvCache cache, int token, int length) {
+        batch.add(cache, token, layout.decodePosition(), layout.decodeBlockPosition(length));
     }
 
     /**

@@ -6,7 +6,6 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -21,6 +20,12 @@ import java.util.Arrays;
  * <p>Values are float32, or fp16 ({@link Precision#F16}) to halve the memory and the bytes attention reads at long
  * contexts, at the cost of rounding keys and values to half precision. They live off the Java heap, so that a long
  * conversation costs exactly its cache and no garbage-collector headroom; {@link #close()} gives the memory back.
+ *
+ * <p>{@link #fork()} makes a second cache with the same contents at the cost of a reference per block: the blocks
+ * are shared (copy-on-write) until one of the caches writes into a shared block, which {@link #reserve} then
+ * copies first — only the positions already in it. Beam search reorders its beams' caches this way: a beam that
+ * continues twice forks, and per step at most one partly filled block per forked beam is copied, never the whole
+ * cache as the reference's {@code index_select} does.
  */
 public final class KvCache implements AutoCloseable {
     public static final int BLOCK = 64;
@@ -39,12 +44,14 @@ public final class KvCache implements AutoCloseable {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private final Arena arena = Arena.ofShared();
+    private final KvBlockPool pool;
     private final int valueBytes;
-    private MemorySegment[][] keys, values;   // [layer][block], each heads·BLOCK·headSize values
+    private KvBlockPool.Block[] owned = new KvBlockPool.Block[0];   // [block], possibly shared with forks
+    private MemorySegment[][] keys, values;   // [layer][block]: the owned blocks' segments, for the hot loops
     private int blocks;
     private int length;
     private int prefixLength;
+    private boolean closed;
 
     public KvCache(int layers, int heads, int headSize, Precision precision) {
         if (headSize % 8 != 0) throw new IllegalArgumentException("head size must be a multiple of 8, got " + headSize);
@@ -54,8 +61,42 @@ public final class KvCache implements AutoCloseable {
         this.blockValues = heads * BLOCK * headSize;
         this.precision = precision;
         this.valueBytes = precision == Precision.F32 ? 4 : 2;
+        this.pool = new KvBlockPool(layers, (long) blockValues * valueBytes);
         this.keys = new MemorySegment[layers][0];
         this.values = new MemorySegment[layers][0];
+        pool.attach();
+    }
+
+    /** A fork: the same positions, sharing {@code source}'s blocks. */
+    private KvCache(KvCache source) {
+        this.layers = source.layers;
+        this.heads = source.heads;
+        this.headSize = source.headSize;
+        this.blockValues = source.blockValues;
+        this.precision = source.precision;
+        this.valueBytes = source.valueBytes;
+        this.pool = source.pool;
+        this.owned = source.owned.clone();
+        this.blocks = source.blocks;
+        this.keys = new MemorySegment[layers][];
+        this.values = new MemorySegment[layers][];
+        for (int l = 0; l < layers; l++) {
+            keys[l] = source.keys[l].clone();
+            values[l] = source.values[l].clone();
+        }
+        this.length = source.length;
+        this.prefixLength = source.prefixLength;
+        pool.attach();
+        for (int b = 0; b < blocks; b++) pool.retain(owned[b]);
+    }
+
+    /**
+     * A second cache holding the same positions (prefix included), sharing this one's memory until either writes
+     * (copy-on-write by block). Costs one reference per block; each cache must be {@link #close() closed}.
+     */
+    public KvCache fork() {
+        if (closed) throw new IllegalStateException("cache is closed");
+        return new KvCache(this);
     }
 
     public Precision precision() {
@@ -76,24 +117,60 @@ public final class KvCache implements AutoCloseable {
         return length - prefixLength;
     }
 
-    /** Bytes held by the allocated blocks. */
+    /** Bytes held by the allocated blocks (a block shared with a fork counts in both). */
     public long bytes() {
         return 2L * layers * blocks * blockValues * valueBytes;
     }
 
-    /** Makes room for {@code positions} positions in total. */
+    /** Blocks the family of this cache (it and its forks) has allocated, in use or free for reuse. */
+    int familyBlocks() {
+        return pool.allocated();
+    }
+
+    /**
+     * Makes room for {@code positions} positions in total, and makes positions {@code [length, positions)}
+     * writable: a block there that is shared with a fork is replaced by a private copy of its filled positions.
+     */
     public void reserve(int positions) {
+        if (closed) throw new IllegalStateException("cache is closed");
         int need = (positions + BLOCK - 1) / BLOCK;
+        for (int b = length / BLOCK; b < Math.min(need, blocks); b++) {
+            if (pool.shared(owned[b])) unshare(b);
+        }
         if (need <= blocks) return;
+        owned = Arrays.copyOf(owned, need);
         for (int l = 0; l < layers; l++) {
             keys[l] = Arrays.copyOf(keys[l], need);
             values[l] = Arrays.copyOf(values[l], need);
-            for (int b = blocks; b < need; b++) {
-                keys[l][b] = arena.allocate((long) blockValues * valueBytes, 64);
-                values[l][b] = arena.allocate((long) blockValues * valueBytes, 64);
+        }
+        for (int b = blocks; b < need; b++) install(b, pool.allocate());
+        blocks = need;
+    }
+
+    /** Copy-on-write of block {@code b}: a private block with the positions of it below {@code length}. */
+    private void unshare(int b) {
+        KvBlockPool.Block old = owned[b], copy = pool.allocate();
+        int filled = Math.clamp(length - b * BLOCK, 0, BLOCK);
+        if (filled > 0) {
+            long bytes = (long) filled * headSize * valueBytes;
+            for (int l = 0; l < layers; l++) {
+                for (int hh = 0; hh < heads; hh++) {   // a head's positions are contiguous in a block
+                    long at = (long) hh * BLOCK * headSize * valueBytes;
+                    MemorySegment.copy(old.keys[l], at, copy.keys[l], at, bytes);
+                    MemorySegment.copy(old.values[l], at, copy.values[l], at, bytes);
+                }
             }
         }
-        blocks = need;
+        install(b, copy);
+        pool.release(old);
+    }
+
+    private void install(int b, KvBlockPool.Block block) {
+        owned[b] = block;
+        for (int l = 0; l < layers; l++) {
+            keys[l][b] = block.keys[l];
+            values[l][b] = block.values[l];
+        }
     }
 
     /** Drops everything after the first {@code positions} positions (never the prefix). */
@@ -210,6 +287,12 @@ public final class KvCache implements AutoCloseable {
     /** Frees the cache's memory; the cache must not be used afterwards. */
     @Override
     public void close() {
-        if (arena.scope().isAlive()) arena.close();
+        if (closed) return;
+        closed = true;
+        for (int b = 0; b < blocks; b++) pool.release(owned[b]);
+        owned = new KvBlockPool.Block[0];
+        blocks = 0;
+        for (int l = 0; l < layers; l++) keys[l] = values[l] = new MemorySegment[0];   // blocks may be reused
+        pool.detach();
     }
 }

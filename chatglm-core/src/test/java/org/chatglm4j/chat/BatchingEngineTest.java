@@ -67,6 +67,54 @@ class BatchingEngineTest {
         }
     }
 
+    /** Beam searches run as K sequences of the batch, next to greedy requests, with the reference's replies. */
+    @Test
+    void beamSearchesShareTheBatchWithOtherRequests() throws Exception {
+        List<JsonNode> cases = new ArrayList<>();
+        for (JsonNode c : Fixtures.json("beam/beam.json").get("cases")) {
+            if (c.get("kind").asText().equals("chat") && c.get("model").asText().contains("model_a")) cases.add(c);
+        }
+        JsonNode greedy = Fixtures.json("model_a/generate.json").get("chats").get(0).get("rounds").get(0);
+        try (BatchingEngine engine = new BatchingEngine(glm, 5, 16);
+             ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (JsonNode c : cases) {
+                List<Round> history = new ArrayList<>();
+                for (JsonNode pair : c.get("history")) history.add(new Round(pair.get(0).asText(), pair.get(1).asText()));
+                GenerationConfig cfg = GenerationConfig.greedy(c.get("max_length").asInt()).withBeams(
+                        c.get("num_beams").asInt(), c.get("length_penalty").asDouble(), c.get("early_stopping").asBoolean());
+                futures.add(pool.submit(() -> {
+                    List<String> deltas = new ArrayList<>();
+                    ChatResponse r = engine.streamChat(c.get("query").asText(), history, cfg,
+                            (delta, full) -> deltas.add(delta), null);
+                    assertThat(r.response()).as(c.get("name").asText()).isEqualTo(c.get("response").asText());
+                    assertThat(r.generation().generatedIds()).containsExactly(Fixtures.ints(c.get("generated_ids")));
+                    assertThat(deltas).hasSizeLessThanOrEqualTo(1);
+                    return null;
+                }));
+                futures.add(pool.submit(() -> {
+                    ChatResponse r = engine.streamChat(greedy.get("query").asText(), List.of(),
+                            GenerationConfig.greedy(greedy.get("max_length").asInt()), null, null);
+                    assertThat(r.response()).isEqualTo(greedy.get("response").asText());
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
+            assertThat(engine.inFlight()).isZero();
+            // more beams than slots: the search runs alone
+            JsonNode c = cases.getFirst();
+            try (BatchingEngine small = new BatchingEngine(glm, 2, 1)) {
+                assertThat(c.get("num_beams").asInt()).isGreaterThan(2);
+                ChatResponse r = small.streamChat(c.get("query").asText(), List.of(), GenerationConfig.greedy(
+                        c.get("max_length").asInt()).withBeams(c.get("num_beams").asInt(), 1.0, false), null, null);
+                assertThat(r.response()).isEqualTo(c.get("response").asText());
+            }
+            assertThatThrownBy(() -> engine.streamChat("hi", List.of(),
+                    GenerationConfig.chatDefaults().withBeams(3, 1.0, false), null, null))
+                    .hasMessageContaining("beam sampling");
+        }
+    }
+
     @Test
     void cancellationFreesTheSlotAndBusyEnginesRefuse() throws Exception {
         try (BatchingEngine engine = new BatchingEngine(glm, 1, 1);

@@ -22,7 +22,8 @@ import java.util.List;
  * Like there, {@code max_length}, {@code top_p} and {@code temperature} fall back to 2048, 0.7 and 0.95 when they
  * are missing or Python-falsy (0, null, false, "", [], {}), sampling is always on and the body is read as JSON
  * whatever its content type. Unlike there, bad input is a 400 rather than a 500, and the oldest history rounds
- * that do not fit in {@code max_length} are left out of the prompt.
+ * that do not fit in {@code max_length} are left out of the prompt. Beyond api.py, {@code num_beams} (with
+ * {@code length_penalty}, {@code early_stopping}) selects beam search: chat() with {@code do_sample=False}.
  */
 final class ReferenceApi {
     static final int DEFAULT_MAX_LENGTH = 2048;
@@ -44,11 +45,17 @@ final class ReferenceApi {
         int maxLength = truthy(body.get("max_length")) ? JsonArgs.integer(body, "max_length") : DEFAULT_MAX_LENGTH;
         double topP = truthy(body.get("top_p")) ? JsonArgs.number(body, "top_p") : DEFAULT_TOP_P;
         double temperature = truthy(body.get("temperature")) ? JsonArgs.number(body, "temperature") : DEFAULT_TEMPERATURE;
+        // beyond api.py: num_beams > 1 runs beam search (do_sample=False; beam sampling is not implemented)
+        Integer numBeams = JsonArgs.integer(body, "num_beams");
+        Double lengthPenalty = JsonArgs.number(body, "length_penalty");
+        Boolean earlyStopping = JsonArgs.bool(body, "early_stopping");
+        int beams = numBeams == null ? 1 : numBeams;
         GenerationConfig config;
         try {
             SamplingSettings d = SamplingSettings.chatDefaults();
             config = new GenerationConfig(maxLength, 0,
-                    new SamplingSettings(true, temperature, d.topK(), topP, d.repetitionPenalty()), null, List.of());
+                    new SamplingSettings(beams == 1, temperature, d.topK(), topP, d.repetitionPenalty()), null, List.of(),
+                    beams, lengthPenalty == null ? 1.0 : lengthPenalty, earlyStopping != null && earlyStopping);
         } catch (ChatGlmException e) {
             throw ApiError.badRequest(null, e.getMessage());
         }

@@ -95,6 +95,26 @@ class ReferenceApiTest {
         assertThat(c.sampling()).isEqualTo(new SamplingSettings(true, 0.3, 50, 0.5, 1.0));
     }
 
+    /** fixtures/beam a_chat_hello_nb3 and a_chat_cpu_nb2_lp2_early: the reference chat() with do_sample=False. */
+    @Test
+    void numBeamsRunsBeamSearch() {
+        for (int i : new int[]{0, 3}) {
+            JsonNode c = org.chatglm4j.testing.Fixtures.json("beam/beam.json").get("cases").get(i);
+            String body = "{\"prompt\": " + Http.JSON.valueToTree(c.get("query").asText()) + ", \"max_length\": "
+                    + c.get("max_length").asInt() + ", \"num_beams\": " + c.get("num_beams").asInt()
+                    + ", \"length_penalty\": " + c.get("length_penalty").asDouble() + ", \"early_stopping\": "
+                    + c.get("early_stopping").asBoolean() + "}";
+            Http.Reply r = http.post("", body);
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.json().get("response").asText()).isEqualTo(c.get("response").asText());
+            GenerationConfig cfg = engine.lastCall().config();
+            assertThat(cfg.numBeams()).isEqualTo(c.get("num_beams").asInt());
+            assertThat(cfg.sampling().doSample()).isFalse();
+        }
+        assertThat(http.post("", "{\"prompt\": \"hi\", \"num_beams\": 0}").status()).isEqualTo(400);
+        assertThat(http.post("", "{\"prompt\": \"hi\", \"num_beams\": \"3\"}").status()).isEqualTo(400);
+    }
+
     @Test
     void anyContentTypeIsReadAsJson() {
         assertThat(http.post("", "{\"prompt\": \"hi\", \"max_length\": 20}", null).status()).isEqualTo(200);
