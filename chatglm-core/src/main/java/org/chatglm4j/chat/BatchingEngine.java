@@ -39,6 +39,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private final BlockingQueue<Job> waiting = new LinkedBlockingQueue<>();
     private final Thread scheduler;
     private volatile boolean closed;
+    private volatile long kvCacheBytes;   // written by the scheduler after every step
 
     /** A request in flight: filled by the scheduler, drained by the caller. */
     private static final class Job {
@@ -90,6 +91,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     /** Requests admitted and not finished: decoding or waiting. */
     public int inFlight() {
         return inFlight.get();
+    }
+
+    /** Bytes of attention cache held by the sequences decoding now (as of the last step). */
+    public long kvCacheBytes() {
+        return kvCacheBytes;
     }
 
     /** Sequences decoded together at most. */
@@ -189,6 +195,9 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
                     return false;
                 });
+                long kv = 0;
+                for (Job j : active) kv += j.sequence.cache().bytes();
+                kvCacheBytes = kv;
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
@@ -198,6 +207,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     retire(j, FinishReason.CANCELLED);
                 }
                 active.clear();
+                kvCacheBytes = 0;
             }
         }
         for (Job j : active) {
