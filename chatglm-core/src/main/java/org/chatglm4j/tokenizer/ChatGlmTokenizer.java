@@ -187,7 +187,7 @@ public final class ChatGlmTokenizer {
         return out;
     }
 
-    /** {@code tokenizer(text)["input_ids"]}, what {@code chat()} feeds the model: HF-level ids + [gMASK, <sop>]. */
+    /** {@code tokenizer(text)["input_ids"]}, what {@code chat()} feeds the model: HF-level ids + {@code [gMASK, <sop>]}. */
     public int[] encodeForModel(String text) {
         return buildInputs(encodeHfNoSpecial(text));
     }
