@@ -60,6 +60,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         }
     }
 
+    /** Starts the scheduler thread; {@code maxBatch} sequences decode together, {@code maxQueue} more may wait. */
     public BatchingEngine(ChatGlmTokenizer tokenizer, ChatGlmModel model, int maxBatch, int maxQueue) {
         if (maxBatch < 1 || maxQueue < 0) throw new IllegalArgumentException("maxBatch >= 1 and maxQueue >= 0");
         this.tokenizer = tokenizer;
@@ -69,6 +70,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         this.scheduler = Thread.ofPlatform().name("chatglm-scheduler").daemon(true).start(this::schedule);
     }
 
+    /** A batching engine over a loaded model (which stays the caller's to close). */
     public BatchingEngine(ChatGLM glm, int maxBatch, int maxQueue) {
         this(glm.tokenizer(), glm.model(), maxBatch, maxQueue);
     }

@@ -16,6 +16,7 @@ import java.util.List;
  */
 public record GenerationConfig(int maxLength, int maxNewTokens, SamplingSettings sampling, Long seed, List<String> stop) {
 
+    /** Checks the limits and the stop strings. */
     public GenerationConfig {
         if (maxLength < 1) throw new ChatGlmException("max_length must be at least 1, got " + maxLength);
         if (maxNewTokens < 0) throw new ChatGlmException("max_new_tokens must not be negative, got " + maxNewTokens);
@@ -29,6 +30,7 @@ public record GenerationConfig(int maxLength, int maxNewTokens, SamplingSettings
         return new GenerationConfig(2048, 0, SamplingSettings.chatDefaults(), null, List.of());
     }
 
+    /** Greedy decoding up to {@code maxLength} tokens, prompt included. */
     public static GenerationConfig greedy(int maxLength) {
         return new GenerationConfig(maxLength, 0, SamplingSettings.greedy(), null, List.of());
     }
@@ -38,22 +40,27 @@ public record GenerationConfig(int maxLength, int maxNewTokens, SamplingSettings
         return maxNewTokens > 0 ? promptLength + maxNewTokens : maxLength;
     }
 
+    /** A copy with another {@code max_length}. */
     public GenerationConfig withMaxLength(int n) {
         return new GenerationConfig(n, maxNewTokens, sampling, seed, stop);
     }
 
+    /** A copy with another {@code max_new_tokens} (0: use {@code max_length}). */
     public GenerationConfig withMaxNewTokens(int n) {
         return new GenerationConfig(maxLength, n, sampling, seed, stop);
     }
 
+    /** A copy with other sampling settings. */
     public GenerationConfig withSampling(SamplingSettings s) {
         return new GenerationConfig(maxLength, maxNewTokens, s, seed, stop);
     }
 
+    /** A copy with another sampler seed (null: a fresh one). */
     public GenerationConfig withSeed(Long s) {
         return new GenerationConfig(maxLength, maxNewTokens, sampling, s, stop);
     }
 
+    /** A copy with other stop strings. */
     public GenerationConfig withStop(List<String> s) {
         return new GenerationConfig(maxLength, maxNewTokens, sampling, seed, s);
     }
