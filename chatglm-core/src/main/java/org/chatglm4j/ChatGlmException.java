@@ -6,10 +6,12 @@ package org.chatglm4j;
  * the problem, fit to print to a user as it is; the cause, when present, is for {@code --verbose}.
  */
 public class ChatGlmException extends RuntimeException {
+    /** A failure with a one-line message naming the input and the problem. */
     public ChatGlmException(String message) {
         super(message);
     }
 
+    /** A failure with a one-line message and the exception that caused it. */
     public ChatGlmException(String message, Throwable cause) {
         super(message, cause);
     }

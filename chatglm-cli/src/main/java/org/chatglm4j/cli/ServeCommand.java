@@ -3,6 +3,8 @@ package org.chatglm4j.cli;
 import org.chatglm4j.chat.BatchingEngine;
 import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.server.ChatServer;
+import org.chatglm4j.server.LoadingEngine;
+import org.chatglm4j.server.ServerMetrics;
 import org.chatglm4j.server.ServerOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -59,6 +61,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Largest request body. Default: ${DEFAULT-VALUE}.")
     long maxBody;
 
+    @Option(names = "--metrics-public",
+            description = "Serve GET /metrics (Prometheus) without the API key. Default: it needs the key like the API.")
+    boolean metricsPublic;
+
     @Option(names = "--model-name", defaultValue = "chatglm-6b", description = "Model id of /v1/models. Default: ${DEFAULT-VALUE}.")
     String modelName;
 
@@ -81,14 +87,21 @@ public final class ServeCommand implements Callable<Integer> {
                 .withMaxConcurrency(0)            // the batching engine admits requests itself
                 .withMaxQueue(maxQueue).withRequestTimeout(Duration.ofSeconds(timeout)).withMaxBodyBytes(maxBody)
                 .withModelName(modelName);
-        try (ChatGLM glm = ChatGLM.load(folder, tuning.apply(model.loadOptions(ptuning)));
-             BatchingEngine engine = new BatchingEngine(glm, maxConcurrency, maxQueue);
-             ChatServer server = ChatServer.start(options, engine)) {
-            ctx.err().println("chatglm: serving " + folder.getFileName() + " at " + server.uri()
-                    + "  (chat page " + server.uri() + ", OpenAI base URL " + server.uri() + "v1)");
-            ctx.err().flush();
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "chatglm-shutdown"));
-            server.join();
+        // listen first, then load: /health answers 503 "loading" meanwhile (what a startup probe waits for)
+        LoadingEngine loading = new LoadingEngine();
+        ServerMetrics metrics = new ServerMetrics(metricsPublic);
+        try (ChatServer server = ChatServer.start(options, loading, metrics)) {
+            long t0 = System.nanoTime();
+            try (ChatGLM glm = ChatGLM.load(folder, tuning.apply(model.loadOptions(ptuning)));
+                 BatchingEngine engine = new BatchingEngine(glm, maxConcurrency, maxQueue)) {
+                metrics.modelLoaded(Duration.ofNanos(System.nanoTime() - t0));
+                loading.ready(engine);
+                ctx.err().println("chatglm: serving " + folder.getFileName() + " at " + server.uri()
+                        + "  (chat page " + server.uri() + ", OpenAI base URL " + server.uri() + "v1)");
+                ctx.err().flush();
+                Runtime.getRuntime().addShutdownHook(new Thread(server::close, "chatglm-shutdown"));
+                server.join();
+            }
         }
         return 0;
     }

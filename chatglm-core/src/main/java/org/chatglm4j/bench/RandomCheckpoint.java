@@ -31,6 +31,7 @@ public final class RandomCheckpoint {
     private RandomCheckpoint() {
     }
 
+    /** The tensors (names, shapes, fp16) of a checkpoint of this geometry, in the order written. */
     public static List<SafetensorsWriter.Entry> layout(ChatGlmConfig cfg) {
         long h = cfg.hiddenSize(), inner = cfg.innerHiddenSize(), v = cfg.vocabSize();
         List<SafetensorsWriter.Entry> e = new ArrayList<>();
@@ -63,6 +64,7 @@ public final class RandomCheckpoint {
         return n;
     }
 
+    /** Writes a random-weight checkpoint of this geometry to {@code dir}, reporting bytes written. */
     public static void write(Path dir, ChatGlmConfig cfg, long seed, LongConsumer progress) {
         try {
             Files.createDirectories(dir);

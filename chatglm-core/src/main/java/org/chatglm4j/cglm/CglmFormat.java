@@ -18,13 +18,17 @@ package org.chatglm4j.cglm;
  * The header's CRC is checked on every load; the data's CRCs by {@link CglmModel#verify()}.
  */
 public final class CglmFormat {
+    /** The first four bytes of a {@code .cglm} file. */
     public static final byte[] MAGIC = {'C', 'G', 'L', 'M'};
+    /** The format version written and read. */
     public static final int VERSION = 2;
+    /** Bytes before the JSON header: magic, version, header length, header CRC, padding. */
     public static final int PREAMBLE = 24;
     /** Alignment of every data part: a page, so each part can be mapped and read on its own. */
     public static final int ALIGNMENT = 4096;
     /** No real header is near this; protects against a corrupt length. */
     public static final long MAX_HEADER = 64L << 20;
+    /** The file name extension. */
     public static final String EXTENSION = ".cglm";
 
     private CglmFormat() {

@@ -77,18 +77,22 @@ public final class CglmModel implements AutoCloseable {
         }
     }
 
+    /** Maps a {@code .cglm} file and reads its header and tokenizer. */
     public static CglmModel open(Path file) {
         return new CglmModel(file);
     }
 
+    /** The model configuration stored in the file. */
     public ChatGlmConfig config() {
         return config;
     }
 
+    /** The tokenizer stored in the file. */
     public ChatGlmTokenizer tokenizer() {
         return tokenizer;
     }
 
+    /** The weights, mapped from the file. */
     public ChatGlmWeights weights() {
         return weights;
     }
@@ -98,6 +102,7 @@ public final class CglmModel implements AutoCloseable {
         return header.path("quantization").asText("none");
     }
 
+    /** Size of the file. */
     public long fileBytes() {
         return map.byteSize();
     }

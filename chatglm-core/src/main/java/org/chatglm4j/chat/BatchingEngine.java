@@ -44,6 +44,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private final BlockingQueue<Job> waiting = new LinkedBlockingQueue<>();
     private final Thread scheduler;
     private volatile boolean closed;
+    private volatile long kvCacheBytes;   // written by the scheduler after every step
 
     /** A request in flight: filled by the scheduler, drained by the caller. */
     private static final class Job {
@@ -78,6 +79,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         }
     }
 
+    /** Starts the scheduler thread; {@code maxBatch} sequences decode together, {@code maxQueue} more may wait. */
     public BatchingEngine(ChatGlmTokenizer tokenizer, ChatGlmModel model, int maxBatch, int maxQueue) {
         if (maxBatch < 1 || maxQueue < 0) throw new IllegalArgumentException("maxBatch >= 1 and maxQueue >= 0");
         this.tokenizer = tokenizer;
@@ -87,6 +89,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         this.scheduler = Thread.ofPlatform().name("chatglm-scheduler").daemon(true).start(this::schedule);
     }
 
+    /** A batching engine over a loaded model (which stays the caller's to close). */
     public BatchingEngine(ChatGLM glm, int maxBatch, int maxQueue) {
         this(glm.tokenizer(), glm.model(), maxBatch, maxQueue);
     }
@@ -109,6 +112,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     /** Requests admitted and not finished: decoding or waiting. */
     public int inFlight() {
         return inFlight.get();
+    }
+
+    /** Bytes of attention cache held by the sequences decoding now (as of the last step). */
+    public long kvCacheBytes() {
+        return kvCacheBytes;
     }
 
     /** Sequences decoded together at most. */
@@ -228,6 +236,9 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
                     return false;
                 });
+                long kv = 0;
+                for (Job j : active) kv += j.sequence.cache().bytes();
+                kvCacheBytes = kv;
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
@@ -237,6 +248,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     retire(j, FinishReason.CANCELLED);
                 }
                 active.clear();
+                kvCacheBytes = 0;
             }
         }
         for (Job j : active) {

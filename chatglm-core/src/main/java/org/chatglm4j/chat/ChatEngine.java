@@ -22,7 +22,9 @@ public interface ChatEngine {
     ChatResponse streamChat(String query, List<Round> history, GenerationConfig config, ChatListener listener,
                             Cancellation cancellation);
 
+    /** The tokenizer of the model behind this engine. */
     ChatGlmTokenizer tokenizer();
 
+    /** The configuration of the model behind this engine. */
     org.chatglm4j.model.ChatGlmConfig config();
 }

@@ -43,6 +43,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     private final Generator generator;
     private final List<AutoCloseable> resources;
 
+    /** A chat front end over a model already built; {@code resources} are closed with it (mappings, pools). */
     public ChatGLM(ChatGlmTokenizer tokenizer, ChatGlmModel model, List<AutoCloseable> resources) {
         this.tokenizer = tokenizer;
         this.model = model;
@@ -55,6 +56,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         return load(folder, LoadOptions.defaults());
     }
 
+    /** Loads a model folder or a {@code .cglm} file as {@code options} say (threads, P-Tuning, quantization). */
     public static ChatGLM load(Path folder, LoadOptions options) {
         if (Files.isRegularFile(folder) && folder.getFileName().toString().endsWith(CglmFormat.EXTENSION)) {
             return loadCglm(folder, options);
@@ -116,6 +118,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         return tokenizer;
     }
 
+    /** The forward pass, for callers that drive generation themselves (e.g. a {@link BatchingEngine}). */
     public ChatGlmModel model() {
         return model;
     }
@@ -130,6 +133,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         return chat(query, history, GenerationConfig.chatDefaults());
     }
 
+    /** chat() with the given generation settings. */
     public ChatResponse chat(String query, List<Round> history, GenerationConfig config) {
         return streamChat(query, history, config, null, null);
     }

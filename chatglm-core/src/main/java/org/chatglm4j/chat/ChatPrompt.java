@@ -10,6 +10,7 @@ public final class ChatPrompt {
     private ChatPrompt() {
     }
 
+    /** The prompt text for {@code query} after {@code history} (see above). */
     public static String build(String query, List<Round> history) {
         if (history.isEmpty()) return query;
         StringBuilder sb = new StringBuilder();

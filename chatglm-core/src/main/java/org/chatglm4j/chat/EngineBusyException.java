@@ -6,6 +6,7 @@ package org.chatglm4j.chat;
  * It is not a problem with the request, so it is not a {@link org.chatglm4j.ChatGlmException}.
  */
 public class EngineBusyException extends RuntimeException {
+    /** The engine's slots and queue are full; the message says how many. */
     public EngineBusyException(String message) {
         super(message);
     }

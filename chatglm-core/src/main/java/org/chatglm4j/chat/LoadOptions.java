@@ -17,6 +17,7 @@ import java.nio.file.Path;
  */
 public record LoadOptions(int threads, Path ptuning, QuantFormat quantize, QuantFormat embeddings,
                           KvCache.Precision kvCache) {
+    /** Checks the thread count and fills in the defaults for null formats. */
     public LoadOptions {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         if (quantize == null) quantize = QuantFormat.NONE;
@@ -24,27 +25,33 @@ public record LoadOptions(int threads, Path ptuning, QuantFormat quantize, Quant
         if (kvCache == null) kvCache = KvCache.Precision.F32;
     }
 
+    /** All processors, no P-Tuning, weights as stored, float32 attention cache. */
     public static LoadOptions defaults() {
         return new LoadOptions(Runtime.getRuntime().availableProcessors(), null, QuantFormat.NONE, QuantFormat.NONE,
                 KvCache.Precision.F32);
     }
 
+    /** A copy with another thread count. */
     public LoadOptions withThreads(int n) {
         return new LoadOptions(n, ptuning, quantize, embeddings, kvCache);
     }
 
+    /** A copy with a P-Tuning v2 checkpoint folder (null for none). */
     public LoadOptions withPtuning(Path p) {
         return new LoadOptions(threads, p, quantize, embeddings, kvCache);
     }
 
+    /** A copy that quantizes the linear layers to {@code f} while loading. */
     public LoadOptions withQuantize(QuantFormat f) {
         return new LoadOptions(threads, ptuning, f, embeddings, kvCache);
     }
 
+    /** A copy that quantizes the word embeddings to {@code f} while loading. */
     public LoadOptions withEmbeddings(QuantFormat f) {
         return new LoadOptions(threads, ptuning, quantize, f, kvCache);
     }
 
+    /** A copy with another attention cache precision. */
     public LoadOptions withKvCache(KvCache.Precision p) {
         return new LoadOptions(threads, ptuning, quantize, embeddings, p);
     }

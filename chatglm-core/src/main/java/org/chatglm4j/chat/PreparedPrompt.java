@@ -14,6 +14,7 @@ import java.util.List;
  */
 public record PreparedPrompt(int[] ids, int dropped) {
 
+    /** The prompt ids of {@code query} after {@code history}, leaving out the oldest rounds until it fits. */
     public static PreparedPrompt of(ChatGlmTokenizer tokenizer, String query, List<Round> history, GenerationConfig config) {
         if (query == null) throw new ChatGlmException("the query is missing");
         int room = config.maxNewTokens() > 0 ? config.maxNewTokens() : 1;

@@ -24,6 +24,7 @@ public final class ResponsePostprocess {
     private ResponsePostprocess() {
     }
 
+    /** The response as {@code process_response} returns it (see above). */
     public static String apply(String response) {
         String s = pythonStrip(response).replace("[[训练时间]]", "2023年");
         for (int i = 0; i < MARKS.length; i++) {

@@ -21,6 +21,7 @@ public final class ResponseStreamer {
     private String emitted = "";
     private String response = "";
 
+    /** A streamer that ends the reply at the first of {@code stopStrings}. */
     public ResponseStreamer(List<String> stopStrings) {
         this.stop = List.copyOf(stopStrings);
     }

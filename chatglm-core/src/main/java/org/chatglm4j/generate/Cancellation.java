@@ -4,10 +4,16 @@ package org.chatglm4j.generate;
 public final class Cancellation {
     private volatile boolean cancelled;
 
+    /** Not cancelled yet. */
+    public Cancellation() {
+    }
+
+    /** Asks the generation to stop; it ends after the current step with {@link FinishReason#CANCELLED}. */
     public void cancel() {
         cancelled = true;
     }
 
+    /** Whether {@link #cancel()} was called. */
     public boolean isCancelled() {
         return cancelled;
     }

@@ -24,6 +24,7 @@ import java.util.List;
 public record GenerationConfig(int maxLength, int maxNewTokens, SamplingSettings sampling, Long seed, List<String> stop,
                                int numBeams, double lengthPenalty, boolean earlyStopping) {
 
+    /** Checks the limits and the stop strings. */
     public GenerationConfig {
         if (maxLength < 1) throw new ChatGlmException("max_length must be at least 1, got " + maxLength);
         if (maxNewTokens < 0) throw new ChatGlmException("max_new_tokens must not be negative, got " + maxNewTokens);
@@ -52,6 +53,7 @@ public record GenerationConfig(int maxLength, int maxNewTokens, SamplingSettings
         return new GenerationConfig(2048, 0, SamplingSettings.chatDefaults(), null, List.of());
     }
 
+    /** Greedy decoding up to {@code maxLength} tokens, prompt included. */
     public static GenerationConfig greedy(int maxLength) {
         return new GenerationConfig(maxLength, 0, SamplingSettings.greedy(), null, List.of());
     }
@@ -80,22 +82,27 @@ public record GenerationConfig(int maxLength, int maxNewTokens, SamplingSettings
         if (!stop.isEmpty()) throw new ChatGlmException("stop strings are not supported with beam search");
     }
 
+    /** A copy with another {@code max_length}. */
     public GenerationConfig withMaxLength(int n) {
         return new GenerationConfig(n, maxNewTokens, sampling, seed, stop, numBeams, lengthPenalty, earlyStopping);
     }
 
+    /** A copy with another {@code max_new_tokens} (0: use {@code max_length}). */
     public GenerationConfig withMaxNewTokens(int n) {
         return new GenerationConfig(maxLength, n, sampling, seed, stop, numBeams, lengthPenalty, earlyStopping);
     }
 
+    /** A copy with other sampling settings. */
     public GenerationConfig withSampling(SamplingSettings s) {
         return new GenerationConfig(maxLength, maxNewTokens, s, seed, stop, numBeams, lengthPenalty, earlyStopping);
     }
 
+    /** A copy with another sampler seed (null: a fresh one). */
     public GenerationConfig withSeed(Long s) {
         return new GenerationConfig(maxLength, maxNewTokens, sampling, s, stop, numBeams, lengthPenalty, earlyStopping);
     }
 
+    /** A copy with other stop strings. */
     public GenerationConfig withStop(List<String> s) {
         return new GenerationConfig(maxLength, maxNewTokens, sampling, seed, s, numBeams, lengthPenalty, earlyStopping);
     }

@@ -18,11 +18,13 @@ public final class Generator {
     private BeamSearch beams;
     private int lastToken;
 
+    /** A generator with its own runner (buffers) over {@code model}; one generation at a time. */
     public Generator(ChatGlmModel model) {
         this.model = model;
         this.runner = model.newRunner();
     }
 
+    /** The model it runs. */
     public ChatGlmModel model() {
         return model;
     }

@@ -10,7 +10,9 @@ package org.chatglm4j.generate;
  * each row; {@link ScorePipeline#process} handles the single-sequence case.
  */
 public final class InvalidScoreGuard {
+    /** The id whose score is set when a row holds NaN or infinity, as the reference does. */
     public static final int REPLACEMENT_INDEX = 5;
+    /** The score given to {@link #REPLACEMENT_INDEX} in that case. */
     public static final float REPLACEMENT_SCORE = 5e4f;
 
     private InvalidScoreGuard() {

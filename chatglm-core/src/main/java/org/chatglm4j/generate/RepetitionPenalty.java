@@ -14,6 +14,8 @@ public final class RepetitionPenalty {
     private final long[] seen;
 
     /**
+     * The reference's {@code RepetitionPenaltyLogitsProcessor}.
+     *
      * @param penalty   finite, {@code > 0}; used as {@code float32(penalty)} like torch does with a Python scalar
      * @param vocabSize length of a score row
      */

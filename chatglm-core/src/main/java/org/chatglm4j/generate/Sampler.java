@@ -16,6 +16,7 @@ public final class Sampler {
 
     private final RandomGenerator random;
 
+    /** A sampler drawing from {@code random}. */
     public Sampler(RandomGenerator random) {
         this.random = Objects.requireNonNull(random, "random");
     }

@@ -18,6 +18,7 @@ import org.chatglm4j.ChatGlmException;
  */
 public record SamplingSettings(boolean doSample, double temperature, int topK, double topP, double repetitionPenalty) {
 
+    /** Rejects the values the reference raises for. */
     public SamplingSettings {
         // the reference raises for these values (TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper,
         // RepetitionPenaltyLogitsProcessor); top_p == 0 is accepted there but removes every token (NaN probabilities)

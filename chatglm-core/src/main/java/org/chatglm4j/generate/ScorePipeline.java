@@ -36,6 +36,7 @@ public final class ScorePipeline {
     private final double[] exps;
     private final TokenDistribution distribution;
 
+    /** The processors and warpers of {@code settings} for score rows of {@code vocabSize}. */
     public ScorePipeline(SamplingSettings settings, int vocabSize) {
         this(settings, vocabSize, TOP_P_FIRST_SELECTION);
     }
@@ -59,10 +60,12 @@ public final class ScorePipeline {
         this.distribution = new TokenDistribution(ids, probabilities);
     }
 
+    /** The settings it applies. */
     public SamplingSettings settings() {
         return settings;
     }
 
+    /** The length of a score row. */
     public int vocabSize() {
         return vocabSize;
     }

@@ -27,6 +27,7 @@ public final class Sequence implements AutoCloseable {
     private boolean prefilled;
     private FinishReason finish;
 
+    /** A sequence to generate after {@code promptIds}, with its own attention cache and sampler. */
     public Sequence(ChatGlmModel model, int[] promptIds, GenerationConfig config) {
         if (promptIds.length == 0) throw new org.chatglm4j.ChatGlmException("the prompt is empty");
         this.cfg = model.config();
@@ -81,26 +82,32 @@ public final class Sequence implements AutoCloseable {
         if (finish == null) finish = reason;
     }
 
+    /** Whether generation is over. */
     public boolean finished() {
         return finish != null;
     }
 
+    /** Why it is over; null while it runs. */
     public FinishReason finishReason() {
         return finish;
     }
 
+    /** The prompt's ids (a copy). */
     public int[] promptIds() {
         return Arrays.copyOf(tokens, promptLength);
     }
 
+    /** The ids generated so far (a copy). */
     public int[] generatedIds() {
         return Arrays.copyOfRange(tokens, promptLength, length);
     }
 
+    /** How many ids were generated so far. */
     public int generatedCount() {
         return length - promptLength;
     }
 
+    /** The attention cache (closed by whoever retires the sequence). */
     public KvCache cache() {
         return cache;
     }

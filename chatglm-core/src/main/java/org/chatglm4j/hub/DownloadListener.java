@@ -32,6 +32,7 @@ public interface DownloadListener {
     default void progress(String file, long bytesDone, long totalBytes) {
     }
 
+    /** A file is complete (and checked against its sha256 when the hub gives one). */
     default void fileDone(String file, long totalBytes) {
     }
 

@@ -41,6 +41,7 @@ public record HubOptions(URI endpoint, Path cacheDir, String token, boolean offl
     /** A token file is a line of text; anything bigger is not one. */
     private static final long MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
+    /** Checks the values and normalizes the endpoint. */
     public HubOptions {
         if (endpoint == null) throw new IllegalArgumentException("endpoint is null");
         endpoint = normalizeEndpoint(endpoint.toString(), "endpoint");
@@ -115,39 +116,47 @@ public record HubOptions(URI endpoint, Path cacheDir, String token, boolean offl
                 DEFAULT_MAX_RETRIES, DEFAULT_PROGRESS_INTERVAL);
     }
 
+    /** A copy with another hub URL (e.g. a mirror). */
     public HubOptions withEndpoint(URI newEndpoint) {
         return new HubOptions(newEndpoint, cacheDir, token, offline, connectTimeout, readTimeout, maxRetries,
                 progressInterval);
     }
 
+    /** A copy with another cache folder. */
     public HubOptions withCacheDir(Path newCacheDir) {
         return new HubOptions(endpoint, newCacheDir, token, offline, connectTimeout, readTimeout, maxRetries,
                 progressInterval);
     }
 
+    /** A copy with another access token (null: none). */
     public HubOptions withToken(String newToken) {
         return new HubOptions(endpoint, cacheDir, newToken, offline, connectTimeout, readTimeout, maxRetries,
                 progressInterval);
     }
 
+    /** A copy that never (true) or may (false) use the network. */
     public HubOptions withOffline(boolean newOffline) {
         return new HubOptions(endpoint, cacheDir, token, newOffline, connectTimeout, readTimeout, maxRetries,
                 progressInterval);
     }
 
+    /** A copy with other connect and read timeouts. */
     public HubOptions withTimeouts(Duration connect, Duration read) {
         return new HubOptions(endpoint, cacheDir, token, offline, connect, read, maxRetries, progressInterval);
     }
 
+    /** A copy with another number of retries of a failed download. */
     public HubOptions withMaxRetries(int retries) {
         return new HubOptions(endpoint, cacheDir, token, offline, connectTimeout, readTimeout, retries,
                 progressInterval);
     }
 
+    /** A copy that reports progress at most this often. */
     public HubOptions withProgressInterval(Duration interval) {
         return new HubOptions(endpoint, cacheDir, token, offline, connectTimeout, readTimeout, maxRetries, interval);
     }
 
+    /** Whether requests carry an access token. */
     public boolean hasToken() {
         return token != null;
     }

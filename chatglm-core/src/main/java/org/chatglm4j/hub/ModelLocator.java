@@ -27,7 +27,9 @@ import java.util.Set;
  * </ol>
  */
 public final class ModelLocator {
+    /** The model used when none is named. */
     public static final String DEFAULT_MODEL = "THUDM/chatglm-6b";
+    /** The revision used when none is named. */
     public static final String DEFAULT_REVISION = "main";
     /** Reserved for a future native single-file format. */
     public static final String SINGLE_FILE_EXTENSION = ".cglm";

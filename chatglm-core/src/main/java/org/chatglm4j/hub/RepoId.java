@@ -13,6 +13,7 @@ public record RepoId(String owner, String name) {
 
     private static final Pattern PART = Pattern.compile("[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?");
 
+    /** Checks both parts against the hub's naming rules. */
     public RepoId {
         if (!validPart(owner) || !validPart(name)) {
             throw new IllegalArgumentException("not a hub repo id: " + owner + "/" + name);

@@ -33,6 +33,8 @@ public final class TextProgressListener implements DownloadListener {
     private String shown;
 
     /**
+     * A progress bar on {@code out}.
+     *
      * @param terminal    redraw one line in place (true) or print sparse lines (false)
      * @param width       terminal width in columns
      * @param stepPercent progress line spacing when not on a terminal
@@ -49,6 +51,7 @@ public final class TextProgressListener implements DownloadListener {
         this.nanoTime = nanoTime;
     }
 
+    /** A progress bar of 80 columns on {@code out}, a line per 10 % when not on a terminal. */
     public TextProgressListener(PrintStream out, boolean terminal) {
         this(out, terminal, 80, 10, System::nanoTime);
     }

@@ -23,6 +23,7 @@ public enum QuantFormat {
         this.id = id;
     }
 
+    /** The name used on the command line and in {@code .cglm} files. */
     public String id() {
         return id;
     }

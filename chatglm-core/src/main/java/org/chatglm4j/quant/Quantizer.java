@@ -29,6 +29,7 @@ public final class Quantizer {
     private Quantizer() {
     }
 
+    /** The weights of {@code w} in {@code format}, allocated in {@code arena} ({@code w} itself for NONE). */
     public static WeightMatrix quantize(WeightMatrix w, QuantFormat format, Arena arena) {
         return quantize(w, format, arena, null);
     }
@@ -70,10 +71,12 @@ public final class Quantizer {
         return scale;
     }
 
+    /** The reference's {@code quantize(8)}: one scale per row, bit for bit. */
     public static Int8Matrix referenceInt8(WeightMatrix w, Arena arena) {
         return referenceInt8(w, arena, null);
     }
 
+    /** The reference's {@code quantize(8)}, rows split over {@code pool} (null: this thread). */
     public static Int8Matrix referenceInt8(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols();
         long rowBytes = Int8Layout.rowBytes(cols);
@@ -113,10 +116,12 @@ public final class Quantizer {
         return new Int8Matrix(q, scales, rows, cols);
     }
 
+    /** The reference's {@code quantize(4)}: one scale per row, bit for bit. */
     public static Int4Matrix referenceInt4(WeightMatrix w, Arena arena) {
         return referenceInt4(w, arena, null);
     }
 
+    /** The reference's {@code quantize(4)}, rows split over {@code pool} (null: this thread). */
     public static Int4Matrix referenceInt4(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols();
         long rowBytes = Q4Layout.rowBytes(cols);
@@ -167,6 +172,7 @@ public final class Quantizer {
         return groupedQ8(w, arena, null);
     }
 
+    /** Eight bits with one scale per 32 values (the size of ggml's q8_0). */
     public static Q8Matrix groupedQ8(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols(), nb = (cols + Q8Matrix.BLOCK - 1) / Q8Matrix.BLOCK;
         long rowBytes = Int8Layout.rowBytes(cols);
@@ -204,6 +210,7 @@ public final class Quantizer {
         return groupedQ4(w, arena, null);
     }
 
+    /** Four bits with one scale per 32 values (the size of ggml's q4_0). */
     public static Q4Matrix groupedQ4(WeightMatrix w, Arena arena, Parallel pool) {
         int rows = w.rows(), cols = w.cols(), nb = (cols + Q4Matrix.BLOCK - 1) / Q4Matrix.BLOCK;
         long rowBytes = Q4Layout.rowBytes(cols);

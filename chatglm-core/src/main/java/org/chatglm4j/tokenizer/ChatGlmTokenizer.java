@@ -36,6 +36,7 @@ public final class ChatGlmTokenizer {
     /** The first characters of {@link #specialStrings}: a cheap pre-check while scanning. */
     private final String firstChars;
 
+    /** A tokenizer over a SentencePiece model with the given settings. */
     public ChatGlmTokenizer(SentencePieceProcessor sp, TokenizerConfig config) {
         this.sp = sp;
         this.config = config;
@@ -70,6 +71,7 @@ public final class ChatGlmTokenizer {
         return load(modelFile, cfg);
     }
 
+    /** Loads {@code ice_text.model} (or another SentencePiece file) with the given settings. */
     public static ChatGlmTokenizer load(Path modelFile, TokenizerConfig cfg) {
         return new ChatGlmTokenizer(SentencePieceProcessor.load(modelFile), cfg);
     }
@@ -143,6 +145,7 @@ public final class ChatGlmTokenizer {
         return tokenize(text, true);
     }
 
+    /** The pieces of {@link #encode(String, boolean)}. */
     public List<String> tokenize(String text, boolean addDummyPrefix) {
         String s = preprocess(text);
         if (!addDummyPrefix) s = "<n>" + s;
@@ -187,7 +190,7 @@ public final class ChatGlmTokenizer {
         return out;
     }
 
-    /** {@code tokenizer(text)["input_ids"]}, what {@code chat()} feeds the model: HF-level ids + [gMASK, <sop>]. */
+    /** {@code tokenizer(text)["input_ids"]}, what {@code chat()} feeds the model: HF-level ids + {@code [gMASK, <sop>]}. */
     public int[] encodeForModel(String text) {
         return buildInputs(encodeHfNoSpecial(text));
     }
@@ -358,10 +361,12 @@ public final class ChatGlmTokenizer {
         }
     }
 
+    /** The id of {@code [gMASK]}. */
     public int gmaskId() {
         return gmaskId;
     }
 
+    /** The id of {@code [MASK]}. */
     public int maskId() {
         return maskId;
     }
@@ -376,22 +381,27 @@ public final class ChatGlmTokenizer {
         return eosId;
     }
 
+    /** The id of {@code <pad>}. */
     public int padId() {
         return padId;
     }
 
+    /** The id of {@code <unk>}. */
     public int unkId() {
         return unkId;
     }
 
+    /** How many image placeholder ids precede the text pieces ({@code num_image_tokens}). */
     public int numImageTokens() {
         return numImageTokens;
     }
 
+    /** The settings read from {@code tokenizer_config.json}. */
     public TokenizerConfig config() {
         return config;
     }
 
+    /** The SentencePiece model underneath. */
     public SentencePieceProcessor sentencePiece() {
         return sp;
     }

@@ -7,6 +7,7 @@ package org.chatglm4j.tokenizer;
  */
 public record NormalizerSpec(String name, byte[] precompiledCharsmap, boolean addDummyPrefix,
                              boolean removeExtraWhitespaces, boolean escapeWhitespaces) {
+    /** Checks the fields. */
     public NormalizerSpec {
         precompiledCharsmap = precompiledCharsmap == null ? new byte[0] : precompiledCharsmap.clone();
         name = name == null ? "" : name;

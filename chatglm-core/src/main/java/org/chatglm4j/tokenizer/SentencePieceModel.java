@@ -294,10 +294,12 @@ public final class SentencePieceModel {
         return source;
     }
 
+    /** Number of pieces. */
     public int size() {
         return pieces.length;
     }
 
+    /** The text of the piece with this id. */
     public String piece(int id) {
         checkId(id);
         String p = pieces[id];
@@ -322,11 +324,13 @@ public final class SentencePieceModel {
         return pieceUtf8[id];
     }
 
+    /** The score of the piece with this id. */
     public float score(int id) {
         checkId(id);
         return scores[id];
     }
 
+    /** The type of the piece with this id. */
     public PieceType type(int id) {
         checkId(id);
         return types[id];
@@ -339,14 +343,17 @@ public final class SentencePieceModel {
         }
     }
 
+    /** The segmentation algorithm. */
     public Algorithm algorithm() {
         return algorithm;
     }
 
+    /** Whether unknown characters become byte pieces. */
     public boolean byteFallback() {
         return byteFallback;
     }
 
+    /** Whether the whitespace marker ends pieces instead of starting them. */
     public boolean treatWhitespaceAsSuffix() {
         return treatWhitespaceAsSuffix;
     }
@@ -356,6 +363,7 @@ public final class SentencePieceModel {
         return unkSurface;
     }
 
+    /** How text is normalized before segmentation. */
     public NormalizerSpec normalizerSpec() {
         return normalizerSpec;
     }

@@ -17,6 +17,7 @@ public final class SentencePieceProcessor {
     private final Normalizer normalizer;
     private final Segmenter segmenter;
 
+    /** A processor over a parsed model. */
     public SentencePieceProcessor(SentencePieceModel model) {
         this.model = model;
         this.vocab = new Vocabulary(model);
@@ -30,10 +31,12 @@ public final class SentencePieceProcessor {
         };
     }
 
+    /** Parses a SentencePiece model file (protobuf {@code ModelProto}). */
     public static SentencePieceProcessor load(Path modelFile) {
         return new SentencePieceProcessor(SentencePieceModel.load(modelFile));
     }
 
+    /** The parsed model. */
     public SentencePieceModel model() {
         return model;
     }
@@ -50,10 +53,12 @@ public final class SentencePieceProcessor {
         return new Encoding(ids, pieces);
     }
 
+    /** The ids of {@code text}, as SentencePiece's {@code EncodeAsIds}. */
     public int[] encodeAsIds(String text) {
         return encode(text, null);
     }
 
+    /** The pieces of {@code text}, as SentencePiece's {@code EncodeAsPieces}. */
     public List<String> encodeAsPieces(String text) {
         return encode(text).pieces();
     }
@@ -153,6 +158,7 @@ public final class SentencePieceProcessor {
         return model.piece(id);
     }
 
+    /** The type of the piece with this id. */
     public PieceType type(int id) {
         checkId(id);
         return model.type(id);

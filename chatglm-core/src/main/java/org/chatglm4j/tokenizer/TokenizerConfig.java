@@ -37,6 +37,7 @@ public record TokenizerConfig(String bosToken, String eosToken, String endToken,
     /** Keeps {@code numImageTokens + pieces} far from int overflow. */
     static final int MAX_IMAGE_TOKENS = 1 << 24;
 
+    /** Checks the fields. */
     public TokenizerConfig {
         for (String t : new String[]{bosToken, eosToken, endToken, maskToken, gmaskToken, padToken, unkToken}) {
             if (t == null || t.isEmpty()) throw new IllegalArgumentException("special token strings must be non-empty");

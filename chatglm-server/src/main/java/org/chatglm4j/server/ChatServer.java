@@ -55,6 +55,14 @@ public final class ChatServer implements AutoCloseable {
 
     /** Binds and starts serving; fails with an {@link IOException} when the address cannot be bound. */
     public static ChatServer start(ServerOptions options, ChatEngine engine) throws IOException {
+        return start(options, engine, new ServerMetrics(false));
+    }
+
+    /**
+     * Binds and starts serving, with {@code GET /metrics} reporting into {@code metrics}. The engine may be a
+     * {@link LoadingEngine} that gets its model later ({@code /health} says "loading" until then).
+     */
+    public static ChatServer start(ServerOptions options, ChatEngine engine, ServerMetrics metrics) throws IOException {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("chatglm-http");
         // Jetty runs blocking handlers on virtual threads: a waiting or streaming request costs no platform thread
@@ -76,7 +84,8 @@ public final class ChatServer implements AutoCloseable {
         ServerContext ctx = new ServerContext(engine, options,
                 new Admission(options.maxConcurrency(), options.maxQueue()), scheduler, ServerContext.newMapper(),
                 System.currentTimeMillis() / 1000);
-        jetty.setHandler(new Router(ctx));
+        metrics.watch(() -> LoadingEngine.unwrap(engine), ctx.admission());
+        jetty.setHandler(new Router(ctx, metrics));
         try {
             jetty.start();
         } catch (Exception e) {
@@ -135,9 +144,11 @@ public final class ChatServer implements AutoCloseable {
         private final ReferenceApi reference;
         private final WebAssets web = new WebAssets();
         private final byte[] apiKey;
+        private final ServerMetrics metrics;
 
-        Router(ServerContext ctx) {
+        Router(ServerContext ctx, ServerMetrics metrics) {
             this.ctx = ctx;
+            this.metrics = metrics;
             this.openAi = new OpenAiApi(ctx);
             this.reference = new ReferenceApi(ctx);
             this.apiKey = ctx.options().apiKey() == null ? null
@@ -163,6 +174,7 @@ public final class ChatServer implements AutoCloseable {
             } finally {
                 ex.complete(null);
                 log(ex);
+                metrics.request(ex.path, ex.status, ex.generation);
             }
             return true;
         }
@@ -183,6 +195,11 @@ public final class ChatServer implements AutoCloseable {
             } else if (path.equals("/health")) {
                 if (!get) throw ApiError.methodNotAllowed(method, path);
                 health(ex);
+            } else if (path.equals("/metrics")) {
+                if (!metrics.publicEndpoint()) authorize(ex);
+                if (!get) throw ApiError.methodNotAllowed(method, path);
+                ex.header("Cache-Control", "no-store");
+                ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape().getBytes(StandardCharsets.UTF_8));
             } else if (path.equals("/v1/models")) {
                 authorize(ex);
                 if (!get) throw ApiError.methodNotAllowed(method, path);
@@ -217,9 +234,18 @@ public final class ChatServer implements AutoCloseable {
 
         private void health(Exchange ex) throws IOException {
             ObjectNode h = ctx.json().createObjectNode();
+            ChatEngine engine = LoadingEngine.unwrap(ctx.engine());
+            if (engine == null) {   // still loading: a startup probe keeps waiting, a load balancer sends nothing
+                h.put("status", "loading");
+                h.put("model", ctx.options().modelName());
+                ex.header("Cache-Control", "no-store");
+                ex.header("Retry-After", "1");
+                ex.sendJson(503, ctx.write(h));
+                return;
+            }
             h.put("status", "ok");
             h.put("model", ctx.options().modelName());
-            if (ctx.engine() instanceof BatchingEngine b) {   // it admits requests itself: report its own numbers
+            if (engine instanceof BatchingEngine b) {   // it admits requests itself: report its own numbers
                 int queued = b.queued();
                 h.put("running", Math.max(0, b.inFlight() - queued));
                 h.put("queue", queued);

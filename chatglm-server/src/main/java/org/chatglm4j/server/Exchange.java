@@ -33,6 +33,8 @@ final class Exchange {
     int status;
     int tokensIn = -1;
     int tokensOut = -1;
+    /** The reply's generation, for the metrics; null when the request generated nothing. */
+    org.chatglm4j.generate.GenerationResult generation;
     String note = "";
     private boolean written;
     private boolean completed;

@@ -95,6 +95,7 @@ final class OpenAiApi {
             throw ApiError.badRequest(null, e.getMessage());
         }
         ex.tokensOut = r.completionTokens();
+        ex.generation = r.generation();
         if (r.finishReason() == FinishReason.CANCELLED) throw ApiError.timeout();
         ObjectNode root = envelope("chat.completion");
         ObjectNode choice = root.putArray("choices").addObject();
@@ -154,6 +155,7 @@ final class OpenAiApi {
                     case Generation.Done done -> {
                         ChatResponse r = done.response();
                         ex.tokensOut = r.completionTokens();
+                        ex.generation = r.generation();
                         if (r.finishReason() == FinishReason.CANCELLED) {
                             if (!control.isClientGone()) streamError(ex, control, ApiError.timeout());
                             return;

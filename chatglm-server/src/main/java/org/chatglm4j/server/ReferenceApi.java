@@ -80,6 +80,7 @@ final class ReferenceApi {
         }
         ex.tokensIn = r.promptTokens();
         ex.tokensOut = r.completionTokens();
+        ex.generation = r.generation();
         if (r.droppedRounds() > 0) {
             ex.note = "dropped " + r.droppedRounds() + " oldest history round(s) to fit max_length " + maxLength;
         }

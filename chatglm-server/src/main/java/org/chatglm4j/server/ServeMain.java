@@ -33,6 +33,7 @@ public final class ServeMain {
               --timeout SECONDS       time limit of one request, waiting included (default 600)
               --max-body BYTES        largest request body (default 1048576)
               --model-name NAME       model id shown by /v1/models (default chatglm-6b)
+              --metrics-public        serve GET /metrics without the API key
             """;
 
     public static void main(String[] args) throws Exception {
@@ -56,9 +57,14 @@ public final class ServeMain {
     }
 
     static void run(Parsed p, PrintStream err) throws IOException, InterruptedException {
-        try (ChatGLM glm = ChatGLM.load(p.model(), p.load());
-             BatchingEngine batching = p.batch() > 0 ? new BatchingEngine(glm, p.batch(), p.options().maxQueue()) : null;
-             ChatServer server = ChatServer.start(p.options(), batching != null ? batching : glm)) {
+        LoadingEngine loading = new LoadingEngine();
+        ServerMetrics metrics = new ServerMetrics(p.metricsPublic());
+        long t0 = System.nanoTime();
+        try (ChatServer server = ChatServer.start(p.options(), loading, metrics);
+             ChatGLM glm = ChatGLM.load(p.model(), p.load());
+             BatchingEngine batching = p.batch() > 0 ? new BatchingEngine(glm, p.batch(), p.options().maxQueue()) : null) {
+            metrics.modelLoaded(java.time.Duration.ofNanos(System.nanoTime() - t0));
+            loading.ready(batching != null ? batching : glm);
             err.println("chatglm4j: serving " + p.options().modelName() + " at " + server.uri()
                     + "  (OpenAI base URL " + server.uri() + "v1)");
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "chatglm-shutdown"));
@@ -70,7 +76,7 @@ public final class ServeMain {
     }
 
     /** @param batch continuous-batching width, 0 for one reply at a time */
-    record Parsed(Path model, LoadOptions load, ServerOptions options, int batch) {
+    record Parsed(Path model, LoadOptions load, ServerOptions options, int batch, boolean metricsPublic) {
     }
 
     /** Parses the command line; null for --help. */
@@ -79,10 +85,15 @@ public final class ServeMain {
         LoadOptions load = LoadOptions.defaults();
         Path model = null;
         int batch = 0;
+        boolean metricsPublic = false;
         String key = envApiKey == null || envApiKey.isBlank() ? null : envApiKey;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) return null;
+            if (a.equals("--metrics-public")) {
+                metricsPublic = true;
+                continue;
+            }
             String name = a;
             String value;
             int eq = a.indexOf('=');
@@ -113,7 +124,7 @@ public final class ServeMain {
         if (batch < 0) throw new IllegalArgumentException("--batch must be >= 0, got " + batch);
         // a batching engine does its own admission (EngineBusyException when full)
         if (batch > 0) o = o.withMaxConcurrency(0);
-        return new Parsed(model, load, o.withApiKey(key), batch);
+        return new Parsed(model, load, o.withApiKey(key), batch, metricsPublic);
     }
 
     private static int number(String name, String value) {

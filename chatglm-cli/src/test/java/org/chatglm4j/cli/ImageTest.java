@@ -1,0 +1,205 @@
+package org.chatglm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.chatglm4j.testing.Fixtures;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The container image of {@code bin/image} (target/image/chatglm4j-image.tar; skipped when it has not been built:
+ * building its Debian base takes minutes and network access, so CI does not). Checks the image's configuration,
+ * then unpacks the layers Jib added (runtime and jars) and runs the entrypoint's command directly, with the
+ * image's paths moved into a temporary folder, against the fixture model: it must answer one request.
+ */
+class ImageTest {
+    private static final Path IMAGE = Path.of("..", "target", "image", "chatglm4j-image.tar").toAbsolutePath().normalize();
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static Map<String, byte[]> entries;
+    private static JsonNode config;
+
+    @BeforeAll
+    static void read() throws IOException {
+        assumeTrue(Files.isRegularFile(IMAGE), "no " + IMAGE + ": run bin/image first");
+        try (InputStream in = Files.newInputStream(IMAGE)) {
+            entries = untar(in, null);
+        }
+        JsonNode manifest = JSON.readTree(entries.get("manifest.json"));
+        config = JSON.readTree(entries.get(manifest.get(0).get("Config").asText()));
+    }
+
+    @Test
+    void configHasTheEntrypointUserPortsAndEnvironment() {
+        JsonNode c = config.get("config");
+        List<String> entrypoint = strings(c.get("Entrypoint"));
+        assertThat(entrypoint.getFirst()).isEqualTo("/opt/java/bin/java");
+        assertThat(entrypoint).contains("--add-modules", "jdk.incubator.vector", "org.chatglm4j.cli.Main", "serve",
+                "0.0.0.0", "8000");
+        assertThat(strings(c.get("Cmd"))).containsExactly("--model", "THUDM/chatglm-6b");
+        assertThat(c.get("User").asText()).isEqualTo("10001:10001");
+        assertThat(c.get("ExposedPorts").has("8000/tcp")).isTrue();
+        assertThat(strings(c.get("Env"))).contains("HF_HOME=/cache/huggingface", "LANG=C.UTF-8");
+        assertThat(c.get("Volumes").has("/cache")).isTrue();
+        assertThat(c.get("Volumes").has("/models")).isTrue();
+        assertThat(config.get("architecture").asText()).isEqualTo("amd64");
+    }
+
+    @Test
+    void entrypointServesTheFixtureModelFromTheUnpackedLayers(@TempDir Path root) throws Exception {
+        JsonNode manifest = JSON.readTree(entries.get("manifest.json"));
+        List<String> layers = strings(manifest.get(0).get("Layers"));
+        // the first layer is the Debian base (the host's own libraries stand in for it); the rest are Jib's
+        for (String layer : layers.subList(1, layers.size())) {
+            byte[] bytes = entries.get(layer);
+            InputStream in = new java.io.ByteArrayInputStream(bytes);
+            if (bytes.length > 2 && (bytes[0] & 0xff) == 0x1f && (bytes[1] & 0xff) == 0x8b) in = new GZIPInputStream(in);
+            untar(new BufferedInputStream(in), root);
+        }
+        assertThat(Files.isExecutable(root.resolve("opt/java/bin/java"))).as("the jlinked runtime is in the image").isTrue();
+        assertThat(root.resolve("opt/java/bin/javac")).doesNotExist();
+
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        List<String> cmd = new ArrayList<>();
+        for (String a : strings(config.get("config").get("Entrypoint"))) {
+            String moved = a.startsWith("/opt/") || a.startsWith("/app/")
+                    ? a.replace("/app/", root + "/app/").replace("/opt/", root + "/opt/") : a;
+            cmd.add(moved.equals("8000") ? Integer.toString(port) : moved);
+        }
+        cmd.addAll(List.of("--model", Fixtures.path("model_a/checkpoint").toString(), "--threads", "2"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(root.resolve("serve.log").toFile()).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            URI base = URI.create("http://127.0.0.1:" + port + "/");
+            int status = 0;
+            for (int i = 0; i < 240 && status != 200; i++) {
+                assertThat(p.isAlive()).as("server log: %s", log(root)).isTrue();
+                try {
+                    status = http.send(HttpRequest.newBuilder(base.resolve("health")).build(),
+                            HttpResponse.BodyHandlers.discarding()).statusCode();
+                } catch (IOException notYet) {
+                    Thread.sleep(500);
+                }
+            }
+            assertThat(status).as("server log: %s", log(root)).isEqualTo(200);
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(base)
+                    .timeout(Duration.ofSeconds(60))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"你好\", \"history\": [], \"max_length\": 20}"))
+                    .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).has("response")).isTrue();
+        } finally {
+            p.destroy();
+            p.waitFor();
+        }
+    }
+
+    private static String log(Path root) {
+        try {
+            return Files.readString(root.resolve("serve.log"));
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    /**
+     * Reads a tar stream (ustar, with PAX and GNU long names): into memory when {@code into} is null, else onto
+     * disk under {@code into} (files, directories, symlinks; the modes' execute bits).
+     */
+    static Map<String, byte[]> untar(InputStream in, Path into) throws IOException {
+        Map<String, byte[]> out = new HashMap<>();
+        byte[] header = new byte[512];
+        String longName = null;
+        while (in.readNBytes(header, 0, 512) == 512) {
+            if (header[0] == 0) break;
+            String name = field(header, 0, 100);
+            String prefix = field(header, 345, 155);
+            if (!prefix.isEmpty()) name = prefix + "/" + name;
+            long size = Long.parseLong(field(header, 124, 12).trim().isEmpty() ? "0" : field(header, 124, 12).trim(), 8);
+            int mode = Integer.parseInt(field(header, 100, 8).trim().isEmpty() ? "0" : field(header, 100, 8).trim(), 8);
+            char type = (char) header[156];
+            String link = field(header, 157, 100);
+            byte[] data = in.readNBytes((int) size);
+            in.skipNBytes((512 - size % 512) % 512);
+            if (type == 'x' || type == 'L') {
+                String text = new String(data, StandardCharsets.UTF_8);
+                if (type == 'L') {
+                    longName = text.replace("\0", "");
+                } else {
+                    for (String rec : text.split("\n")) {
+                        int sp = rec.indexOf(' ');
+                        if (sp > 0 && rec.startsWith("path=", sp + 1)) longName = rec.substring(sp + 6);
+                    }
+                }
+                continue;
+            }
+            if (longName != null) {
+                name = longName;
+                longName = null;
+            }
+            if (name.startsWith("./")) name = name.substring(2);
+            if (into == null) {
+                out.put(name, data);
+                continue;
+            }
+            Path target = into.resolve(name).normalize();
+            if (!target.startsWith(into)) throw new IOException("entry outside the folder: " + name);
+            if (type == '5') {
+                Files.createDirectories(target);
+            } else if (type == '2') {
+                Files.createDirectories(target.getParent());
+                Files.deleteIfExists(target);
+                Files.createSymbolicLink(target, Path.of(link));
+            } else if (type == '0' || type == '\0') {
+                Files.createDirectories(target.getParent());
+                Files.copy(new java.io.ByteArrayInputStream(data), target, StandardCopyOption.REPLACE_EXISTING);
+                if ((mode & 0111) != 0) {
+                    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(target);
+                    perms.add(PosixFilePermission.OWNER_EXECUTE);
+                    Files.setPosixFilePermissions(target, perms);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String field(byte[] h, int off, int len) {
+        int end = off;
+        while (end < off + len && h[end] != 0) end++;
+        return new String(h, off, end - off, StandardCharsets.UTF_8);
+    }
+}
