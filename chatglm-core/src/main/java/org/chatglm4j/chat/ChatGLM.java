@@ -42,12 +42,22 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     private final ChatGlmModel model;
     private final Generator generator;
     private final List<AutoCloseable> resources;
+    private final ChatFormat format;
+    private final PromptTokenizer prompts;
 
     public ChatGLM(ChatGlmTokenizer tokenizer, ChatGlmModel model, List<AutoCloseable> resources) {
+        this(tokenizer, model, resources, Glm1ChatFormat.INSTANCE, PromptTokenizer.of(tokenizer));
+    }
+
+    /** A model with its chat template and the tokenizer view that template uses. */
+    public ChatGLM(ChatGlmTokenizer tokenizer, ChatGlmModel model, List<AutoCloseable> resources, ChatFormat format,
+                   PromptTokenizer prompts) {
         this.tokenizer = tokenizer;
         this.model = model;
         this.generator = new Generator(model);
         this.resources = List.copyOf(resources);
+        this.format = format;
+        this.prompts = prompts;
     }
 
     /** Loads a Hugging Face model folder (config.json, tokenizer files, weights in any supported format). */
@@ -116,6 +126,11 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         return tokenizer;
     }
 
+    /** The tokenizer as the chat format uses it. */
+    public PromptTokenizer promptTokenizer() {
+        return prompts;
+    }
+
     public ChatGlmModel model() {
         return model;
     }
@@ -139,19 +154,42 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
      * not fit in {@code max_length} are left out of the prompt (see {@link ChatResponse#droppedRounds()}).
      */
     @Override
-    public synchronized ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
-                                                ChatListener listener, Cancellation cancellation) {
-        List<Round> past = history == null ? List.of() : List.copyOf(history);
-        PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
-        ReplyAssembler reply = new ReplyAssembler(tokenizer, listener, config.stop());
+    public ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
+                                   ChatListener listener, Cancellation cancellation) {
+        return ChatTurns.viaMessages(this, query, history, config, listener, cancellation);
+    }
+
+    /** ChatGLM3's {@code chat(tokenizer, query, history, role)} with greedy or sampled decoding as configured. */
+    public ConversationResponse chat(List<Message> history, Message message, GenerationConfig config) {
+        return streamChat(history, message, config, null, null);
+    }
+
+    /**
+     * A reply to a conversation of messages; the listener sees the text that stream_chat yields (nothing while a
+     * tool call is being written). Oldest messages that do not fit are left out of the prompt, a leading system
+     * message never.
+     */
+    @Override
+    public synchronized ConversationResponse streamChat(List<Message> history, Message message, GenerationConfig config,
+                                                        ChatListener listener, Cancellation cancellation) {
+        List<Message> past = history == null ? List.of() : List.copyOf(history);
+        List<Message> seen = ChatTurns.withTurn(past, message);
+        PreparedPrompt prompt = format.prepare(prompts, past, message, config);
+        ReplyAssembler reply = new ReplyAssembler(format, prompts, seen, listener, config.stop());
         GenerationResult result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
-        String response = reply.finish(result);
-        int[] ids = prompt.ids();
-        int dropped = prompt.dropped();
-        List<Round> newHistory = new ArrayList<>(past);
-        newHistory.add(new Round(query, response));
-        return new ChatResponse(response, List.copyOf(newHistory), result.finishReason(), ids.length,
-                result.generatedIds().length, dropped, result);
+        if (reply.endedAtStopId()) {
+            result = new GenerationResult(result.inputIds(), result.generatedIds(), FinishReason.EOS,
+                    result.prefillNanos(), result.decodeNanos());
+        }
+        ChatFormat.Reply r = reply.finish(result);
+        seen.addAll(r.added());
+        return new ConversationResponse(r.reply(), List.copyOf(seen), result.finishReason(), prompt.ids().length,
+                result.generatedIds().length, prompt.dropped(), result);
+    }
+
+    @Override
+    public ChatFormat chatFormat() {
+        return format;
     }
 
     /** The reference's {@code model.generate(input_ids)}: no chat template, ids used as given. */
