@@ -1,6 +1,5 @@
 package org.chatglm4j.chat;
 
-import org.chatglm4j.ChatGlmException;
 import org.chatglm4j.generate.GenerationConfig;
 
 import java.util.List;
@@ -18,7 +17,7 @@ import java.util.List;
  */
 public sealed interface ChatFormat permits Glm1ChatFormat, Glm2ChatFormat, Glm3ChatFormat {
 
-    /** {@code glm}, {@code glm2} or {@code glm3} (the {@code --chat-format} values). */
+    /** {@code chatglm}, {@code glm2} or {@code glm3}, as {@link ChatFormatKind#cliName()}. */
     String name();
 
     /**
@@ -49,12 +48,12 @@ public sealed interface ChatFormat permits Glm1ChatFormat, Glm2ChatFormat, Glm3C
     record Reply(AssistantReply reply, List<Message> added) {
     }
 
-    static ChatFormat named(String name) {
-        return switch (name) {
-            case "glm", "glm1" -> Glm1ChatFormat.INSTANCE;
-            case "glm2" -> Glm2ChatFormat.INSTANCE;
-            case "glm3" -> Glm3ChatFormat.INSTANCE;
-            default -> throw new ChatGlmException("unknown chat format \"" + name + "\": expected glm, glm2 or glm3");
+    /** The format of a family, as {@link ChatFormatKind#decide} chose it. */
+    static ChatFormat of(ChatFormatKind kind) {
+        return switch (kind) {
+            case CHATGLM -> Glm1ChatFormat.INSTANCE;
+            case GLM2 -> Glm2ChatFormat.INSTANCE;
+            case GLM3 -> Glm3ChatFormat.INSTANCE;
         };
     }
 }

@@ -17,7 +17,7 @@ public final class Glm1ChatFormat implements ChatFormat {
 
     @Override
     public String name() {
-        return "glm";
+        return "chatglm";
     }
 
     @Override

@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * ChatGLM2-6B's chat() (also CodeGeeX2-6B): {@code [Round i]\n\n问：q\n\n答：r\n\n} per past round, counted from
- * 1, then {@code [Round n]\n\n问：query\n\n答：} (also without history), encoded as {@code [gMASK] sop} + the
- * SentencePiece ids of that text. process_response only strips and fills in {@code [[训练时间]]}; stream_chat
+ * 1, then {@code [Round n]\n\n问：query\n\n答：} (also without history), encoded by {@code tokenizer([prompt])}
+ * ({@code [gMASK] sop} + the ids of that text). process_response only strips and fills in {@code [[训练时间]]}; stream_chat
  * yields a step only when the text is non-empty and does not end in an incomplete character (U+FFFD).
  */
 public final class Glm2ChatFormat implements ChatFormat {
@@ -35,14 +35,13 @@ public final class Glm2ChatFormat implements ChatFormat {
     @Override
     public PreparedPrompt prepare(PromptTokenizer tokenizer, List<Message> history, Message turn, GenerationConfig config) {
         List<Round> rounds = Rounds.fromMessages(history, turn, "ChatGLM2-6B");
-        int[] prefix = {tokenizer.specialId("[gMASK]"), tokenizer.specialId("sop")};
         int[] estimate = new int[rounds.size()];
         for (int i = 0; i < estimate.length; i++) {
             Round r = rounds.get(i);
             estimate[i] = tokenizer.encode("[Round " + (i + 1) + "]\n\n问：" + r.query() + "\n\n答：" + r.response()).length;
         }
-        PreparedPrompt p = PreparedPrompt.fit(estimate, d -> PreparedPrompt.concat(prefix,
-                tokenizer.encode(buildPrompt(turn.content(), rounds.subList(d, rounds.size())))), config);
+        PreparedPrompt p = PreparedPrompt.fit(estimate,
+                d -> tokenizer.encodeForModel(buildPrompt(turn.content(), rounds.subList(d, rounds.size()))), config);
         return new PreparedPrompt(p.ids(), 2 * p.dropped());
     }
 

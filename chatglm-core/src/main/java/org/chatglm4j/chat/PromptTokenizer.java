@@ -18,6 +18,31 @@ public interface PromptTokenizer {
     /** {@code tokenizer.decode(ids)} as the reference's chat() calls it. */
     String decode(int[] ids);
 
+    /** ChatGLM2/3's tokenizer: {@code encode} is {@code SPTokenizer.encode}, what build_single_message uses. */
+    static PromptTokenizer of(org.chatglm4j.tokenizer.Glm2Tokenizer t) {
+        return new PromptTokenizer() {
+            @Override
+            public int[] encodeForModel(String text) {
+                return t.encodeForModel(text);
+            }
+
+            @Override
+            public int[] encode(String text) {
+                return t.encodeSp(text);
+            }
+
+            @Override
+            public int specialId(String token) {
+                return t.specialId(token);
+            }
+
+            @Override
+            public String decode(int[] ids) {
+                return t.decode(ids);
+            }
+        };
+    }
+
     /** ChatGLM-6B's tokenizer (its chat format only uses the Hugging Face layer). */
     static PromptTokenizer of(org.chatglm4j.tokenizer.ChatGlmTokenizer t) {
         return new PromptTokenizer() {

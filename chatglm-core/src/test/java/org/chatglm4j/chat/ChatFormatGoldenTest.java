@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.testing.Fixtures;
+import org.chatglm4j.tokenizer.Glm2Tokenizer;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -127,19 +129,66 @@ class ChatFormatGoldenTest {
     @Test
     void v1AndV2RefuseRolesTheyDoNotHave() {
         assertThatThrownBy(() -> Glm2ChatFormat.INSTANCE.prepare(null, List.of(Message.system("s"), Message.user("q")),
-                Message.user("x"), org.chatglm4j.generate.GenerationConfig.greedy(100)))
+                Message.user("x"), GenerationConfig.greedy(100)))
                 .isInstanceOf(ChatGlmException.class).hasMessageContaining("glm3");
         assertThatThrownBy(() -> Glm1ChatFormat.INSTANCE.prepare(null, List.of(), Message.observation("x"),
-                org.chatglm4j.generate.GenerationConfig.greedy(100)))
+                GenerationConfig.greedy(100)))
                 .isInstanceOf(ChatGlmException.class).hasMessageContaining("observation");
     }
 
     @Test
     void glm2PromptCases() {
-        for (JsonNode c : Fixtures.json("glm2/tokenizer/tokenizer.json").get("prompt_cases")) {
+        PromptTokenizer tok = PromptTokenizer.of(Glm2Tokenizer.load(Fixtures.path("glm2/tokenizer"), false));
+        JsonNode cases = Fixtures.json("glm2/tokenizer/tokenizer.json").get("prompt_cases");
+        assertThat(cases.size()).isPositive();
+        for (JsonNode c : cases) {
             List<Round> history = new ArrayList<>();
             for (JsonNode pair : c.get("history")) history.add(new Round(pair.get(0).asText(), pair.get(1).asText()));
             assertThat(Glm2ChatFormat.buildPrompt(c.get("query").asText(), history)).isEqualTo(c.get("prompt").asText());
+            PreparedPrompt p = Glm2ChatFormat.INSTANCE.prepare(tok, Rounds.toMessages(history),
+                    Message.user(c.get("query").asText()), GenerationConfig.greedy(100_000));
+            assertThat(p.ids()).containsExactly(Fixtures.ints(c.get("input_ids")));
         }
+    }
+
+    @Test
+    void glm3PromptCases() {
+        PromptTokenizer tok = PromptTokenizer.of(Glm2Tokenizer.load(Fixtures.path("glm3/tokenizer"), true));
+        int chatInputs = 0, singles = 0;
+        for (JsonNode c : Fixtures.json("glm3/tokenizer/tokenizer.json").get("prompt_cases")) {
+            if (c.get("function").asText().equals("build_single_message")) {
+                Message m = new Message(Role.parse(c.get("role").asText()), c.get("message").asText(),
+                        c.get("metadata").asText(), null);
+                assertThat(Glm3ChatFormat.message(tok, m)).containsExactly(Fixtures.ints(c.get("ids")));
+                singles++;
+            } else {
+                Message turn = new Message(Role.parse(c.get("role").asText()), c.get("query").asText(), null, null);
+                PreparedPrompt p = Glm3ChatFormat.INSTANCE.prepare(tok, Message.listFromJson(c.get("history")), turn,
+                        GenerationConfig.greedy(100_000));
+                assertThat(p.ids()).as(c.get("query").asText()).containsExactly(Fixtures.ints(c.get("input_ids")));
+                chatInputs++;
+            }
+        }
+        assertThat(chatInputs).isEqualTo(8);
+        assertThat(singles).isEqualTo(4);
+    }
+
+    @Test
+    void glm3KeepsTheSystemMessageAndDropsWholeExchangesWhenTheHistoryDoesNotFit() {
+        PromptTokenizer tok = PromptTokenizer.of(Glm2Tokenizer.load(Fixtures.path("glm3/tokenizer"), true));
+        List<Message> history = List.of(Message.system("be brief"), Message.user("你好"), Message.assistant("", "你好！".repeat(30)),
+                Message.user("天气"), Message.assistant("get_weather", "```python\ntool_call(city='北京')\n```"),
+                Message.observation("{\"t\": 1}"), Message.assistant("", "晴"));
+        Message turn = Message.user("谢谢");
+        int full = Glm3ChatFormat.INSTANCE.prepare(tok, history, turn, GenerationConfig.greedy(100_000)).ids().length;
+        List<Message> kept = new ArrayList<>(history.subList(3, history.size()));
+        kept.addFirst(history.getFirst());
+        int[] want = Glm3ChatFormat.INSTANCE.prepare(tok, kept, turn, GenerationConfig.greedy(100_000)).ids();
+        PreparedPrompt p = Glm3ChatFormat.INSTANCE.prepare(tok, history, turn, GenerationConfig.greedy(want.length + 1));
+        assertThat(full).isGreaterThan(want.length + 1);
+        assertThat(p.dropped()).isEqualTo(2);
+        assertThat(p.ids()).containsExactly(want);
+        assertThatThrownBy(() -> Glm3ChatFormat.INSTANCE.prepare(tok, history, turn, GenerationConfig.greedy(5)))
+                .isInstanceOf(ChatGlmException.class).hasMessageContaining("no room for a reply");
     }
 }
