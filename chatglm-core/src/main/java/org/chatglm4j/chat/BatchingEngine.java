@@ -117,6 +117,11 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     }
 
     @Override
+    public PromptTokenizer promptTokenizer() {
+        return prompts;
+    }
+
+    @Override
     public ChatResponse streamChat(String query, List<Round> history, GenerationConfig config, ChatListener listener,
                                    Cancellation cancellation) {
         return ChatTurns.viaMessages(this, query, history, config, listener, cancellation);

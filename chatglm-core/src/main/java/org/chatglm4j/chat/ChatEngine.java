@@ -38,6 +38,17 @@ public interface ChatEngine {
                 r.promptTokens(), r.completionTokens(), 2 * r.droppedRounds(), r.generation());
     }
 
+    /** The tokenizer as the chat template uses it. */
+    default PromptTokenizer promptTokenizer() {
+        return PromptTokenizer.of(tokenizer());
+    }
+
+    /** Tokens of the whole prompt for {@code history} and {@code message}, before any history is left out. */
+    default int promptLength(List<Message> history, Message message) {
+        return chatFormat().prepare(promptTokenizer(), history, message, GenerationConfig.greedy(Integer.MAX_VALUE))
+                .ids().length;
+    }
+
     /** The chat template of the loaded model. */
     default ChatFormat chatFormat() {
         return Glm1ChatFormat.INSTANCE;

@@ -127,6 +127,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     }
 
     /** The tokenizer as the chat format uses it. */
+    @Override
     public PromptTokenizer promptTokenizer() {
         return prompts;
     }

@@ -68,6 +68,11 @@ public record Message(Role role, String content, String metadata, JsonNode tools
                 tools == null || tools.isNull() ? null : tools);
     }
 
+    /** ChatGLM-6B / ChatGLM2-6B rounds as messages: user, assistant, user, assistant, … */
+    public static List<Message> fromRounds(List<Round> rounds) {
+        return Rounds.toMessages(rounds);
+    }
+
     public static List<Message> listFromJson(JsonNode array) {
         if (array == null || !array.isArray()) throw new ChatGlmException("a history must be a JSON array of messages");
         List<Message> out = new ArrayList<>(array.size());
