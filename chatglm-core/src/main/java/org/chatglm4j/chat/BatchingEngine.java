@@ -134,7 +134,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         List<Message> past = history == null ? List.of() : List.copyOf(history);
         List<Message> seen = ChatTurns.withTurn(past, message);
         PreparedPrompt prompt = format.prepare(prompts, past, message, config);
-        Job job = new Job(prompt.ids(), config, cancellation);
+        Job job = new Job(prompt.ids(), format.forChat(config, prompts), cancellation);
         job.submitted = System.nanoTime();
         if (inFlight.incrementAndGet() > capacity) {
             inFlight.decrementAndGet();
@@ -166,7 +166,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         }
         if (job.failure != null) throw job.failure;
         int[] ids = generated.stream().mapToInt(Integer::intValue).toArray();
-        FinishReason reason = reply.endedAtStopId() ? FinishReason.EOS : reply.stopped() ? FinishReason.STOP : job.finish;
+        FinishReason reason = reply.stopped() ? FinishReason.STOP : job.finish;
         long prefill = Math.max(0, job.firstToken - job.submitted);
         GenerationResult result = new GenerationResult(prompt.ids(), ids, reason, prefill,
                 Math.max(0, job.finished - job.firstToken));

@@ -26,9 +26,12 @@ public sealed interface ChatFormat permits Glm1ChatFormat, Glm2ChatFormat, Glm3C
      */
     PreparedPrompt prepare(PromptTokenizer tokenizer, List<Message> history, Message turn, GenerationConfig config);
 
-    /** Ids that end a reply besides the model's own eos (ChatGLM3 stops at {@code <|user|>} and {@code <|observation|>}). */
-    default int[] extraStopIds(PromptTokenizer tokenizer) {
-        return new int[0];
+    /**
+     * The generation settings of this format's chat(): ChatGLM3 ends a reply at eos, {@code <|user|>} or
+     * {@code <|observation|>} (the reference's {@code eos_token_id} list), unless the caller gave its own list.
+     */
+    default GenerationConfig forChat(GenerationConfig config, PromptTokenizer tokenizer) {
+        return config;
     }
 
     /** How many generated ids at the end are not part of the reply (ChatGLM3 decodes {@code output_ids[:-1]}). */

@@ -5,7 +5,6 @@ import org.chatglm4j.cglm.CglmFormat;
 import org.chatglm4j.cglm.CglmModel;
 import org.chatglm4j.quant.QuantFormat;
 import org.chatglm4j.generate.Cancellation;
-import org.chatglm4j.generate.FinishReason;
 import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.generate.GenerationResult;
 import org.chatglm4j.generate.Generator;
@@ -177,11 +176,8 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         List<Message> seen = ChatTurns.withTurn(past, message);
         PreparedPrompt prompt = format.prepare(prompts, past, message, config);
         ReplyAssembler reply = new ReplyAssembler(format, prompts, seen, listener, config.stop());
-        GenerationResult result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
-        if (reply.endedAtStopId()) {
-            result = new GenerationResult(result.inputIds(), result.generatedIds(), FinishReason.EOS,
-                    result.prefillNanos(), result.decodeNanos());
-        }
+        GenerationResult result = generator.generate(prompt.ids(), format.forChat(config, prompts), reply::onToken,
+                cancellation);
         ChatFormat.Reply r = reply.finish(result);
         seen.addAll(r.added());
         return new ConversationResponse(r.reply(), List.copyOf(seen), result.finishReason(), prompt.ids().length,

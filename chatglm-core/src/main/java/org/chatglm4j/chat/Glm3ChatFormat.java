@@ -71,8 +71,10 @@ public final class Glm3ChatFormat implements ChatFormat {
     }
 
     @Override
-    public int[] extraStopIds(PromptTokenizer tokenizer) {
-        return new int[]{tokenizer.specialId(Role.USER.token()), tokenizer.specialId(Role.OBSERVATION.token())};
+    public GenerationConfig forChat(GenerationConfig config, PromptTokenizer tokenizer) {
+        if (!config.eosTokenIds().isEmpty()) return config;
+        return config.withEosTokenIds(List.of(tokenizer.eosId(), tokenizer.specialId(Role.USER.token()),
+                tokenizer.specialId(Role.OBSERVATION.token())));
     }
 
     @Override

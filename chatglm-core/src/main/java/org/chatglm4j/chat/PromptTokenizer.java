@@ -18,6 +18,9 @@ public interface PromptTokenizer {
     /** {@code tokenizer.decode(ids)} as the reference's chat() calls it. */
     String decode(int[] ids);
 
+    /** {@code tokenizer.eos_token_id}. */
+    int eosId();
+
     /** ChatGLM2/3's tokenizer: {@code encode} is {@code SPTokenizer.encode}, what build_single_message uses. */
     static PromptTokenizer of(org.chatglm4j.tokenizer.Glm2Tokenizer t) {
         return new PromptTokenizer() {
@@ -39,6 +42,11 @@ public interface PromptTokenizer {
             @Override
             public String decode(int[] ids) {
                 return t.decode(ids);
+            }
+
+            @Override
+            public int eosId() {
+                return t.eosId();
             }
         };
     }
@@ -66,6 +74,11 @@ public interface PromptTokenizer {
             @Override
             public String decode(int[] ids) {
                 return t.decodeForChat(ids);
+            }
+
+            @Override
+            public int eosId() {
+                return t.eosId();
             }
         };
     }

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * Turns generated ids into the chat reply as they arrive: after each token the response so far (exactly what the
  * reference's stream_chat yields at that step, in the model's {@link ChatFormat}), the final deltas for the
- * listener, the stop strings and the format's extra stop ids. Text work per token is only done when someone
+ * listener, and the stop strings. Text work per token is only done when someone
  * listens or stop strings are set.
  */
 final class ReplyAssembler {
@@ -17,12 +17,10 @@ final class ReplyAssembler {
     private final List<Message> history;
     private final ChatListener listener;
     private final ResponseStreamer streamer;
-    private final int[] stopIds;
     private final boolean perToken;
     private int[] ids = new int[64];
     private int count;
     private boolean stopped;
-    private boolean endedAtStopId;
 
     /** @param history the conversation including the new message, as process_response sees it */
     ReplyAssembler(ChatFormat format, PromptTokenizer tokenizer, List<Message> history, ChatListener listener,
@@ -32,14 +30,11 @@ final class ReplyAssembler {
         this.history = history;
         this.listener = listener;
         this.streamer = new ResponseStreamer(stop);
-        this.stopIds = format.extraStopIds(tokenizer);
         this.perToken = listener != null || !stop.isEmpty();
     }
 
-    /** Takes the next token; returns false when a stop string or a stop id ended the reply. */
+    /** Takes the next token; returns false when a stop string ended the reply. */
     boolean onToken(int token) {
-        boolean end = false;
-        for (int s : stopIds) end |= s == token;
         if (perToken) {
             if (count == ids.length) ids = Arrays.copyOf(ids, 2 * count);
             ids[count++] = token;
@@ -53,10 +48,6 @@ final class ReplyAssembler {
                 }
                 if (listener != null) listener.onUpdate(delta, full);
             }
-        }
-        if (end) {
-            endedAtStopId = true;
-            return false;
         }
         return true;
     }
@@ -74,11 +65,6 @@ final class ReplyAssembler {
     /** Whether a stop string ended the reply. */
     boolean stopped() {
         return stopped;
-    }
-
-    /** Whether one of the format's stop ids ended the reply (an eos for the caller). */
-    boolean endedAtStopId() {
-        return endedAtStopId;
     }
 
     /** The final reply (process_response of the decoded ids); flushes the rest of its text to the listener. */
