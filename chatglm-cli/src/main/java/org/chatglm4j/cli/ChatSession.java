@@ -27,7 +27,7 @@ final class ChatSession {
 
     /** Whether the model speaks in messages with roles (ChatGLM3). */
     boolean usesMessages() {
-        return engine.chatFormat() instanceof Glm3ChatFormat;
+        return engine.chatTemplate() instanceof Glm3ChatFormat;
     }
 
     /**

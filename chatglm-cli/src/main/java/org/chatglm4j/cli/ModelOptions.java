@@ -55,18 +55,21 @@ public final class ModelOptions {
      * (when {@code --model} was not a local path), else the folder's config.
      */
     public ChatFormatKind.Decision chatFormat(Path folder) {
-        boolean local;
-        try {
-            local = Files.exists(Path.of(model));
-        } catch (InvalidPathException e) {
-            local = false;
-        }
-        String repoId = local ? null : model;
-        return ChatFormatKind.decide(chatFormat, repoId, folder);
+        return ChatFormatKind.decide(chatFormat, repoId(), folder);
     }
 
     public LoadOptions loadOptions(Path ptuning) {
-        return LoadOptions.defaults().withThreads(threads).withPtuning(ptuning);
+        return LoadOptions.defaults().withThreads(threads).withPtuning(ptuning).withChatFormat(chatFormat)
+                .withRepoId(repoId());
+    }
+
+    /** --model when it is not a local path (a hub repo id), else null. */
+    String repoId() {
+        try {
+            return Files.exists(Path.of(model)) ? null : model;
+        } catch (InvalidPathException e) {
+            return model;
+        }
     }
 
     public int threads() {

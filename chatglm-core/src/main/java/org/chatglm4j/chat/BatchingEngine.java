@@ -78,11 +78,14 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     }
 
     public BatchingEngine(ChatGLM glm, int maxBatch, int maxQueue) {
-        this(glm.tokenizer(), glm.model(), glm.chatFormat(), glm.promptTokenizer(), maxBatch, maxQueue);
+        this(glm.glm2Tokenizer() == null ? glm.tokenizer() : null, glm.model(), glm.chatTemplate(),
+                glm.promptTokenizer(), maxBatch, maxQueue);
     }
 
+    /** ChatGLM-6B's tokenizer (a clear error for a ChatGLM2/3 model: see {@link #promptTokenizer()}). */
     @Override
     public ChatGlmTokenizer tokenizer() {
+        if (tokenizer == null) throw new ChatGlmException("a ChatGLM2/3 model has no ChatGLM-6B tokenizer");
         return tokenizer;
     }
 
@@ -112,7 +115,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     }
 
     @Override
-    public ChatFormat chatFormat() {
+    public ChatFormat chatTemplate() {
         return format;
     }
 

@@ -30,7 +30,7 @@ public interface ChatEngine {
     default ConversationResponse streamChat(List<Message> history, Message message, GenerationConfig config,
                                             ChatListener listener, Cancellation cancellation) {
         List<Message> past = history == null ? List.of() : history;
-        ChatResponse r = streamChat(message.content(), Rounds.fromMessages(past, message, chatFormat().name()), config,
+        ChatResponse r = streamChat(message.content(), Rounds.fromMessages(past, message, chatTemplate().name()), config,
                 listener, cancellation);
         List<Message> all = ChatTurns.withTurn(past, message);
         all.add(Message.assistant(null, r.response()));
@@ -45,12 +45,12 @@ public interface ChatEngine {
 
     /** Tokens of the whole prompt for {@code history} and {@code message}, before any history is left out. */
     default int promptLength(List<Message> history, Message message) {
-        return chatFormat().prepare(promptTokenizer(), history, message, GenerationConfig.greedy(Integer.MAX_VALUE))
+        return chatTemplate().prepare(promptTokenizer(), history, message, GenerationConfig.greedy(Integer.MAX_VALUE))
                 .ids().length;
     }
 
     /** The chat template of the loaded model. */
-    default ChatFormat chatFormat() {
+    default ChatFormat chatTemplate() {
         return Glm1ChatFormat.INSTANCE;
     }
 

@@ -15,7 +15,9 @@ import org.chatglm4j.model.ChatGlmModel;
 import org.chatglm4j.model.ChatGlmWeights;
 import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.Parallel;
+import org.chatglm4j.model.Architecture;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
+import org.chatglm4j.tokenizer.Glm2Tokenizer;
 
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -37,7 +39,9 @@ import java.util.List;
  * One generation runs at a time (calls from several threads wait their turn); weights are memory-mapped.
  */
 public final class ChatGLM implements ChatEngine, AutoCloseable {
-    private final ChatGlmTokenizer tokenizer;
+    private final ChatGlmTokenizer tokenizer;         // ChatGLM-6B; null for ChatGLM2/3
+    private final Glm2Tokenizer glm2Tokenizer;        // ChatGLM2/3; null for ChatGLM-6B
+    private final ChatFormatKind.Decision chatFormat;
     private final ChatGlmModel model;
     private final Generator generator;
     private final List<AutoCloseable> resources;
@@ -45,18 +49,26 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     private final PromptTokenizer prompts;
 
     public ChatGLM(ChatGlmTokenizer tokenizer, ChatGlmModel model, List<AutoCloseable> resources) {
-        this(tokenizer, model, resources, Glm1ChatFormat.INSTANCE, PromptTokenizer.of(tokenizer));
+        this(tokenizer, null, new ChatFormatKind.Decision(ChatFormatKind.CHATGLM, "ChatGLM-6B", false), model,
+                resources);
     }
 
-    /** A model with its chat template and the tokenizer view that template uses. */
-    public ChatGLM(ChatGlmTokenizer tokenizer, ChatGlmModel model, List<AutoCloseable> resources, ChatFormat format,
-                   PromptTokenizer prompts) {
+    /** A ChatGLM2/3 model with its tokenizer and chat format. */
+    public ChatGLM(Glm2Tokenizer tokenizer, ChatFormatKind.Decision chatFormat, ChatGlmModel model,
+                   List<AutoCloseable> resources) {
+        this(null, tokenizer, chatFormat, model, resources);
+    }
+
+    private ChatGLM(ChatGlmTokenizer tokenizer, Glm2Tokenizer glm2Tokenizer, ChatFormatKind.Decision chatFormat,
+                    ChatGlmModel model, List<AutoCloseable> resources) {
         this.tokenizer = tokenizer;
+        this.glm2Tokenizer = glm2Tokenizer;
+        this.chatFormat = chatFormat;
         this.model = model;
         this.generator = new Generator(model);
         this.resources = List.copyOf(resources);
-        this.format = format;
-        this.prompts = prompts;
+        this.format = ChatFormat.of(chatFormat.kind());
+        this.prompts = tokenizer != null ? PromptTokenizer.of(tokenizer) : PromptTokenizer.of(glm2Tokenizer);
     }
 
     /** Loads a Hugging Face model folder (config.json, tokenizer files, weights in any supported format). */
@@ -70,6 +82,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         }
         if (!Files.isDirectory(folder)) throw new ChatGlmException(folder + ": not a model folder");
         ChatGlmConfig cfg = ChatGlmConfig.load(folder.resolve("config.json"));
+        if (cfg.isGlm2()) return loadGlm2(folder, cfg, options);
         ChatGlmTokenizer tokenizer = ChatGlmTokenizer.load(folder);
         if (tokenizer.vocabSize() > cfg.vocabSize()) {
             throw new ChatGlmException(folder + ": the tokenizer has " + tokenizer.vocabSize()
@@ -87,6 +100,36 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
                     options.quantize(), options.embeddings(), arena, pool);
             PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
             return new ChatGLM(tokenizer, new ChatGlmModel(weights, prefix, pool, options.kvCache()), resources);
+        } catch (RuntimeException e) {
+            closeAll(resources);
+            throw e;
+        }
+    }
+
+    /**
+     * ChatGLM2-6B / ChatGLM3-6B / CodeGeeX2-6B: {@code tokenizer.model} with the specials of the decided chat format
+     * (v3 adds the role tokens), weights with the v2 names, the KV cache sized by groups.
+     */
+    private static ChatGLM loadGlm2(Path folder, ChatGlmConfig cfg, LoadOptions options) {
+        ChatFormatKind.Decision format = options.chatFormatFor(folder);
+        Glm2Tokenizer tokenizer = Glm2Tokenizer.load(folder, format.kind() == ChatFormatKind.GLM3);
+        if (tokenizer.vocabSize() > cfg.vocabSize()) {
+            throw new ChatGlmException(folder + ": the tokenizer has " + tokenizer.vocabSize()
+                    + " tokens but config.json says padded_vocab_size " + cfg.vocabSize());
+        }
+        List<AutoCloseable> resources = new ArrayList<>();
+        try {
+            Checkpoint checkpoint = Checkpoint.open(folder);
+            resources.add(checkpoint);
+            Arena arena = Arena.ofShared();
+            resources.add(arena);
+            Parallel pool = new Parallel(options.threads());
+            resources.add(pool);
+            ChatGlmWeights weights = ChatGlmWeights.load(cfg, checkpoint.tensors(), folder.toString(),
+                    options.quantize(), options.embeddings(), arena, pool);
+            PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(cfg, options.ptuning());
+            return new ChatGLM(tokenizer, format, new ChatGlmModel(weights, prefix, pool, options.kvCache()),
+                    resources);
         } catch (RuntimeException e) {
             closeAll(resources);
             throw e;
@@ -120,8 +163,12 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         }
     }
 
+    /** ChatGLM-6B's tokenizer; a ChatGLM2/3 model has a {@link #glm2Tokenizer()} instead (a clear error here). */
     @Override
     public ChatGlmTokenizer tokenizer() {
+        if (tokenizer == null) {
+            throw new ChatGlmException("a ChatGLM2/3 model has no ChatGLM-6B tokenizer: use glm2Tokenizer()");
+        }
         return tokenizer;
     }
 
@@ -129,6 +176,21 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     @Override
     public PromptTokenizer promptTokenizer() {
         return prompts;
+    }
+
+    /** The tokenizer of a ChatGLM2/3 model, or null for ChatGLM-6B. */
+    public Glm2Tokenizer glm2Tokenizer() {
+        return glm2Tokenizer;
+    }
+
+    /** The model's chat format and what decided it ({@link ChatFormatKind#CHATGLM} for ChatGLM-6B). */
+    public ChatFormatKind.Decision chatFormat() {
+        return chatFormat;
+    }
+
+    /** The architecture the model was loaded as. */
+    public Architecture architecture() {
+        return model.config().architecture();
     }
 
     public ChatGlmModel model() {
@@ -185,7 +247,7 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
     }
 
     @Override
-    public ChatFormat chatFormat() {
+    public ChatFormat chatTemplate() {
         return format;
     }
 

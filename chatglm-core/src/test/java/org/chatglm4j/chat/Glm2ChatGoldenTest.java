@@ -36,7 +36,10 @@ class Glm2ChatGoldenTest {
             String family = n.substring(0, 4);
             LoadOptions o = LoadOptions.defaults().withThreads(2);
             if (n.endsWith("ptuning")) o = o.withPtuning(Fixtures.path(family + "/ptuning/ptuning_checkpoint"));
-            return Glm2Fixtures.load(Fixtures.path(family + "/model/checkpoint"), family, o);
+            // the chat format is detected: config.json's _name_or_path is oracle/glm2-public or oracle/glm3-public
+            ChatGLM glm = ChatGLM.load(Fixtures.path(family + "/model/checkpoint"), o);
+            assertThat(glm.chatTemplate().name()).isEqualTo(family);
+            return glm;
         });
     }
 
@@ -134,8 +137,8 @@ class Glm2ChatGoldenTest {
             int[] out = ints(round.get("output_ids"));
             int steps = 0;
             for (int n = 1; n <= out.length; n++) {
-                int keep = Math.max(0, n - glm.chatFormat().droppedTail());
-                if (glm.chatFormat().yields(glm.promptTokenizer().decode(java.util.Arrays.copyOf(out, keep)))) steps++;
+                int keep = Math.max(0, n - glm.chatTemplate().droppedTail());
+                if (glm.chatTemplate().yields(glm.promptTokenizer().decode(java.util.Arrays.copyOf(out, keep)))) steps++;
             }
             assertThat(steps).isEqualTo(want.size());
             assertThat(yielded.subList(0, steps)).as("%s %s", name, q).containsExactlyElementsOf(want);

@@ -54,7 +54,7 @@ final class OpenAiApi {
 
     void chatCompletions(Exchange ex) throws IOException {
         JsonNode body = ctx.parseObject(ex.readBody(ctx.options().maxBodyBytes()));
-        if (ctx.engine().chatFormat() instanceof Glm3ChatFormat) {
+        if (ctx.engine().chatTemplate() instanceof Glm3ChatFormat) {
             new Glm3Completions(ctx, this).chatCompletions(ex, body);
             return;
         }

@@ -92,7 +92,7 @@ final class ScriptedGlm3Engine implements ChatEngine {
     }
 
     @Override
-    public ChatFormat chatFormat() {
+    public ChatFormat chatTemplate() {
         return Glm3ChatFormat.INSTANCE;
     }
 
