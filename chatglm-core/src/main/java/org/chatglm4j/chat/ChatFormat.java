@@ -44,6 +44,16 @@ public sealed interface ChatFormat permits Glm1ChatFormat, Glm2ChatFormat, Glm3C
         return !decoded.isEmpty() && decoded.charAt(decoded.length() - 1) != '\uFFFD';
     }
 
+    /**
+     * The ids a later round feeds on top of the cache of the earlier ones (the reference's stream_chat with
+     * {@code past_key_values}, as its cli_demo.py loops): ChatGLM2 {@code "\n\n[Round n]\n\n问：…\n\n答："}
+     * without special tokens and without its first id, ChatGLM3 {@code build_chat_input(query, role=role)}.
+     */
+    default int[] continuation(PromptTokenizer tokenizer, List<Message> history, Message turn) {
+        throw new org.chatglm4j.ChatGlmException("the " + name() + " chat format has no cached continuation "
+                + "(ChatGLM2/3 only)");
+    }
+
     /** {@code process_response}: the reply and the assistant messages it adds to the history. */
     Reply postprocess(String decoded, List<Message> history);
 

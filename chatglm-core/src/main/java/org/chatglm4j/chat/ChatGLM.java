@@ -13,6 +13,7 @@ import org.chatglm4j.io.Checkpoint;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmModel;
 import org.chatglm4j.model.ChatGlmWeights;
+import org.chatglm4j.model.KvCache;
 import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.model.Architecture;
@@ -244,6 +245,57 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
         seen.addAll(r.added());
         return new ConversationResponse(r.reply(), List.copyOf(seen), result.finishReason(), prompt.ids().length,
                 result.generatedIds().length, prompt.dropped(), result);
+    }
+
+    /**
+     * A conversation that keeps its KV cache between rounds (ChatGLM2/3; see {@link CachedConversation}).
+     *
+     * @param history the conversation so far, encoded with the first round's prompt
+     */
+    public CachedConversation openConversation(List<Message> history) {
+        if (!model.config().isGlm2()) {
+            throw new ChatGlmException("only ChatGLM2/3 models keep a conversation's cache between rounds");
+        }
+        return new CachedConversation(this, model.newCache(), history == null ? List.of() : history);
+    }
+
+    /** One round of a {@link CachedConversation}. */
+    synchronized ConversationResponse continueOn(CachedConversation conv, Message message, GenerationConfig config,
+                                                 ChatListener listener, Cancellation cancellation) {
+        List<Message> past = conv.history();
+        List<Message> seen = ChatTurns.withTurn(past, message);
+        KvCache cache = conv.cache();
+        int before = cache.length();
+        int[] ids;
+        int dropped = 0;
+        if (cache.tokens() == 0) {
+            PreparedPrompt p = format.prepare(prompts, past, message, config);
+            ids = p.ids();
+            dropped = p.dropped();
+        } else {
+            ids = format.continuation(prompts, past, message);
+            if (!PreparedPrompt.fits(ids.length, config)) {
+                throw new ChatGlmException("the query is " + ids.length + " tokens long: with max_length "
+                        + config.maxLength() + " there is no room for a reply");
+            }
+        }
+        if ((long) cache.tokens() + ids.length + PreparedPrompt.room(config) > model.config().maxSequenceLength()) {
+            throw new ChatGlmException("the conversation holds " + cache.tokens() + " tokens: with " + ids.length
+                    + " more and room for the reply it would pass the model's " + model.config().maxSequenceLength()
+                    + "; start a new conversation");
+        }
+        ReplyAssembler reply = new ReplyAssembler(format, prompts, seen, listener, config.stop());
+        GenerationResult result;
+        try {
+            result = generator.generateOn(cache, ids, format.forChat(config, prompts), reply::onToken, cancellation);
+        } catch (RuntimeException e) {
+            cache.truncate(before);   // the conversation stays as it was before this round
+            throw e;
+        }
+        ChatFormat.Reply r = reply.finish(result);
+        seen.addAll(r.added());
+        return new ConversationResponse(r.reply(), List.copyOf(seen), result.finishReason(), ids.length,
+                result.generatedIds().length, dropped, result);
     }
 
     @Override

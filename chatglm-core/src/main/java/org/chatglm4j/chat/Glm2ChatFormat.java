@@ -45,6 +45,15 @@ public final class Glm2ChatFormat implements ChatFormat {
         return new PreparedPrompt(p.ids(), 2 * p.dropped());
     }
 
+    @Override
+    public int[] continuation(PromptTokenizer tokenizer, List<Message> history, Message turn) {
+        List<Round> rounds = Rounds.fromMessages(history, turn, "ChatGLM2-6B");
+        if (rounds.isEmpty()) return tokenizer.encodeForModel(buildPrompt(turn.content(), rounds));
+        String text = "\n\n[Round " + (rounds.size() + 1) + "]\n\n问：" + turn.content() + "\n\n答：";
+        int[] ids = tokenizer.encodeForModel(text);   // [gMASK] sop + encode(text, add_special_tokens=False)
+        return java.util.Arrays.copyOfRange(ids, Math.min(3, ids.length), ids.length);   // and without its first id
+    }
+
     /** ChatGLM2-6B's process_response. */
     public static String processResponse(String response) {
         return ResponsePostprocess.pythonStrip(response).replace("[[训练时间]]", "2023年");

@@ -71,6 +71,11 @@ public final class Glm3ChatFormat implements ChatFormat {
     }
 
     @Override
+    public int[] continuation(PromptTokenizer tokenizer, List<Message> history, Message turn) {
+        return prepare(tokenizer, List.of(), turn, GenerationConfig.greedy(Integer.MAX_VALUE)).ids();
+    }
+
+    @Override
     public GenerationConfig forChat(GenerationConfig config, PromptTokenizer tokenizer) {
         if (!config.eosTokenIds().isEmpty()) return config;
         return config.withEosTokenIds(List.of(tokenizer.eosId(), tokenizer.specialId(Role.USER.token()),

@@ -24,17 +24,35 @@ public final class Sequence implements AutoCloseable {
     private final int promptLength;
     private final int limit;
     private final int[] eosIds;
+    private final int positionOffset;
     private int[] tokens;
     private int length;
     private boolean prefilled;
     private FinishReason finish;
 
     public Sequence(ChatGlmModel model, int[] promptIds, GenerationConfig config) {
+        this(model, model.newCache(), promptIds, config);
+    }
+
+    /**
+     * ChatGLM2/3 generating on top of a cache that holds earlier tokens (the reference's {@code past_key_values}):
+     * the new ids take the positions after the cached tokens and see all of them; {@code max_length} counts only
+     * the new ids and what is generated. The cache is the caller's: closing this sequence closes it.
+     */
+    public static Sequence continuing(ChatGlmModel model, KvCache cache, int[] newIds, GenerationConfig config) {
+        if (!model.config().isGlm2()) {
+            throw new org.chatglm4j.ChatGlmException("only ChatGLM2/3 models continue generation on a kept cache");
+        }
+        return new Sequence(model, cache, newIds, config);
+    }
+
+    private Sequence(ChatGlmModel model, KvCache cache, int[] promptIds, GenerationConfig config) {
         if (promptIds.length == 0) throw new org.chatglm4j.ChatGlmException("the prompt is empty");
         this.cfg = model.config();
         // ChatGLM2/3 need no layout: plain positions 0..n-1 and a causal mask, whatever the special tokens
         this.layout = cfg.isGlm2() ? null : PromptLayout.of(promptIds, cfg);
-        this.cache = model.newCache();
+        this.cache = cache;
+        this.positionOffset = cache.tokens();
         this.pipeline = new ScorePipeline(config.sampling(), cfg.vocabSize());
         this.sampler = config.sampling().doSample()
                 ? Sampler.seeded(config.seed() != null ? config.seed() : System.nanoTime() ^ Thread.currentThread().threadId())
@@ -52,11 +70,11 @@ public final class Sequence implements AutoCloseable {
         if (layout == null) {   // ChatGLM2/3: each token at the next 1D position (cached decoding = a full re-run)
             if (!prefilled) {
                 int[] positions = new int[length];
-                for (int i = 0; i < length; i++) positions[i] = i;
+                for (int i = 0; i < length; i++) positions[i] = positionOffset + i;
                 batch.add(cache, Arrays.copyOf(tokens, length), positions, null, AttentionMask.prompt(0), false);
                 prefilled = true;
             } else {
-                batch.add(cache, tokens[length - 1], length - 1, 0);
+                batch.add(cache, tokens[length - 1], positionOffset + length - 1, 0);
             }
             return;
         }

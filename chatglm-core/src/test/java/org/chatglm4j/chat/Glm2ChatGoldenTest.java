@@ -147,6 +147,49 @@ class Glm2ChatGoldenTest {
         }
     }
 
+    static Stream<Arguments> cachedStreamChats() {
+        List<Arguments> out = new ArrayList<>();
+        for (String m : List.of("glm2", "glm3")) {
+            JsonNode c = Fixtures.json(m + "/model/generate.json").get("stream_chats");
+            for (int i = 0; i < c.size(); i++) {
+                if (c.get(i).get("past_key_values").asBoolean()) out.add(Arguments.of(m, c.get(i).get("name").asText(), c.get(i)));
+            }
+        }
+        return out.stream();
+    }
+
+    /** cli_demo.py's loop: each round feeds only its new ids on top of the kept cache. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cachedStreamChats")
+    void streamChatWithPastKeyValues(String m, String name, JsonNode chat) {
+        ChatGLM glm = model(m);
+        try (CachedConversation conv = glm.openConversation(List.of())) {
+            for (JsonNode round : chat.get("rounds")) {
+                assertThat(conv.pastLength()).isEqualTo(round.get("past_length_at_start").asInt());
+                GenerationConfig cfg = GenerationConfig.greedy(round.get("max_length").asInt());
+                List<String> yielded = new ArrayList<>();
+                ConversationResponse r = conv.streamChat(Message.user(round.get("query").asText()), cfg,
+                        (d, full) -> yielded.add(full), null);
+                assertThat(r.generation().inputIds()).containsExactly(ints(round.get("input_ids")));
+                assertThat(r.generation().generatedIds()).containsExactly(ints(round.get("output_ids")));
+                List<String> want = new ArrayList<>();
+                round.get("yielded_responses").forEach(n -> want.add(n.asText()));
+                assertThat(yielded.subList(0, Math.min(want.size(), yielded.size()))).containsExactlyElementsOf(want);
+                assertThat(yielded.size()).isBetween(want.size(), want.size() + 1);
+                if (m.equals("glm2")) {
+                    List<Round> got = new ArrayList<>();
+                    for (int i = 0; i + 1 < r.history().size(); i += 2) {
+                        got.add(new Round(r.history().get(i).content(), r.history().get(i + 1).content()));
+                    }
+                    assertThat(got).containsExactlyElementsOf(rounds(round.get("final_history")));
+                } else {
+                    assertThat(json(r.history())).isEqualTo(round.get("final_history"));
+                }
+                assertThat(conv.pastLength()).isEqualTo(round.get("returned_past_length").asInt());
+            }
+        }
+    }
+
     static List<Round> rounds(JsonNode pairs) {
         List<Round> out = new ArrayList<>();
         for (JsonNode p : pairs) out.add(new Round(p.get(0).asText(), p.get(1).asText()));
