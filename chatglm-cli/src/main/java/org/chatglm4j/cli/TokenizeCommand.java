@@ -42,6 +42,12 @@ public final class TokenizeCommand implements Callable<Integer> {
         Path path = model.resolve(ctx);
         if (SingleFile.is(path)) {
             try (CglmModel m = CglmModel.open(path)) {   // mapped, not read: the tokenizer is in its header
+                if (m.config().isGlm2()) {
+                    ChatFormatKind.Decision d = ChatFormatKind.decideFromName(model.chatFormat, m.chatFormat(),
+                            "the .cglm file's chat format");
+                    Glm2Tokenizer tokenizer = m.glm2Tokenizer(d.kind() == ChatFormatKind.GLM3);
+                    return run(text -> plain(tokenizer, text), request -> handle(tokenizer, request));
+                }
                 return run(m.tokenizer());
             }
         }

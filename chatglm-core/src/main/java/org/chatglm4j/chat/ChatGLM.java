@@ -150,7 +150,13 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
             PrefixEncoder prefix = options.ptuning() == null ? null : loadPrefix(m.config(), options.ptuning());
             Parallel pool = new Parallel(options.threads());
             resources.add(pool);
-            return new ChatGLM(m.tokenizer(), new ChatGlmModel(m.weights(), prefix, pool, options.kvCache()), resources);
+            ChatGlmModel model = new ChatGlmModel(m.weights(), prefix, pool, options.kvCache());
+            if (m.config().isGlm2()) {
+                ChatFormatKind.Decision format = ChatFormatKind.decideFromName(options.chatFormat(), m.chatFormat(),
+                        "the .cglm file's chat format");
+                return new ChatGLM(m.glm2Tokenizer(format.kind() == ChatFormatKind.GLM3), format, model, resources);
+            }
+            return new ChatGLM(m.tokenizer(), model, resources);
         } catch (RuntimeException e) {
             closeAll(resources);
             throw e;
