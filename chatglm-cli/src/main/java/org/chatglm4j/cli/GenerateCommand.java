@@ -136,7 +136,12 @@ public final class GenerateCommand implements Callable<Integer> {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.set("input_ids", Json.ints(r.inputIds()));
             o.set("generated_ids", Json.ints(r.generatedIds()));
-            o.put("text", tokenizer.decode(r.generatedIds()));
+            // the model has more rows than the tokenizer has ids: a random or odd model can generate one that
+            // tokenizer.decode refuses (as the reference does); the ids are the answer then
+            int[] gen = r.generatedIds();
+            boolean decodable = Arrays.stream(gen).allMatch(id -> id < tokenizer.vocabSize());
+            if (decodable || tokenizer.hasRoleTokens()) o.put("text", tokenizer.decode(gen));
+            else o.putNull("text");
             Json.writeLine(out, o);
         } else {
             out.println(decoder.flush());

@@ -23,8 +23,8 @@ import org.chatglm4j.tensor.WeightMatrix;
  * logits = RMSNorm(x)·w_f · W_outᵀ                          (untied output layer)
  * </pre>
  *
- * The cache holds only the G key/value groups: attention reads a group's keys in place for each of its heads,
- * nothing is copied per head. Owns its scratch (grown on demand, then reused: a decode loop allocates nothing).
+ * The cache holds only the G key/value groups: attention reads each of a group's keys and values once for all
+ * the heads that share it, in place (nothing is copied per head). Owns its scratch (grown on demand, then reused: a decode loop allocates nothing).
  */
 final class Glm2Forward {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -50,8 +50,12 @@ final class Glm2Forward {
     private final float[] outHidden, logits;      // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
     private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
     private final float[][] matmulScratch;
-    private final float[][] query;
-    private float[][] scores;
+    private final float[][] query;               // per worker [headsPerGroup, d], prescaled
+    private final float[][] rowBuf;              // per worker [d]: one key or value row as float32
+    private float[][] scores;                    // per worker [headsPerGroup, keys]
+    private int scoreStride;
+    /** Heads of one group handled by one unit of attention work (a group is split when cores would idle). */
+    private int headsPerUnit;
     private float[] prepared = new float[0];
 
     // operands of the current parallel step
@@ -90,8 +94,10 @@ final class Glm2Forward {
         this.outHidden = new float[LOGIT_CHUNK * h];
         this.logits = new float[LOGIT_CHUNK * vocab];
         this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(Math.max(h, p), ffn))];
-        this.query = new float[t][d];
-        this.scores = new float[t][KvCache.BLOCK];
+        this.query = new float[t][headsPerGroup * d];
+        this.rowBuf = new float[t][d];
+        this.scoreStride = KvCache.BLOCK;
+        this.scores = new float[t][headsPerGroup * scoreStride];
     }
 
     void forward(Batch b, Runner.LogitsSink sink) {
@@ -106,9 +112,13 @@ final class Glm2Forward {
             maxKeys = Math.max(maxKeys, total);
             for (int r = b.start(s); r < b.start(s) + b.count(s); r++) rowSegment[r] = s;
         }
-        if (scores[0].length < maxKeys) {
-            for (int i = 0; i < scores.length; i++) scores[i] = new float[Math.max(maxKeys, 2 * scores[i].length)];
+        if (scoreStride < maxKeys) {
+            scoreStride = Math.max(maxKeys, 2 * scoreStride);
+            for (int i = 0; i < scores.length; i++) scores[i] = new float[headsPerGroup * scoreStride];
         }
+        // enough units for every thread: split a group's heads when segments × groups are fewer than the threads
+        int split = Math.min(headsPerGroup, Math.max(1, (pool.threads() + b.size() * groups - 1) / (b.size() * groups)));
+        headsPerUnit = (headsPerGroup + split - 1) / split;
         this.batch = b;
 
         // x [rows, h] = word_embeddings[tokens]; rotary angles of each row's position
@@ -129,8 +139,9 @@ final class Glm2Forward {
             linear(lw.queryKeyValue().weight(), lw.queryKeyValue().bias(), a, 0, rows, qkv, 0);
             // rotate q (N heads) and k (G groups); store k, v groups in the caches
             pool.forRange(rows, 1, ropeTask);
-            // ctx [rows, N·d] = softmax(q·kᵀ/√d masked) · v, heads concatenated
-            pool.forRange(b.size() * heads, 1, attentionTask);
+            // ctx [rows, N·d] = softmax(q·kᵀ/√d masked) · v, heads concatenated; units of (segment, group, heads)
+            int unitsPerGroup = (headsPerGroup + headsPerUnit - 1) / headsPerUnit;
+            pool.forRange(b.size() * groups * unitsPerGroup, 1, attentionTask);
             // x = x + ctx · W_denseᵀ
             linear(lw.dense().weight(), null, ctx, 0, rows, tmp, 0);
             addInto(x, tmp, rows * h);
@@ -285,14 +296,20 @@ final class Glm2Forward {
     }
 
     /**
-     * Attention of one (segment, head) per item, reading the keys and values of the head's group in place. Masked
-     * scores are −∞ (the reference's {@code masked_fill(mask, -inf)}); every unmasked row has a visible key.
+     * Attention of one (segment, group, run of the group's heads) per item: each cached key and value of the group
+     * is read once for all those heads, in place (nothing is copied per head). Masked scores are −∞ (the
+     * reference's {@code masked_fill(mask, -inf)}); every unmasked row has a visible key.
      */
     private void attentionUnits(int u0, int u1, int worker) {
         float[] q = query[worker];
         float[] sc = scores[worker];
+        float[] buf = rowBuf[worker];
+        int unitsPerGroup = (headsPerGroup + headsPerUnit - 1) / headsPerUnit;
         for (int u = u0; u < u1; u++) {
-            int s = u / heads, hh = u % heads, g = hh / headsPerGroup;
+            int s = u / (groups * unitsPerGroup), rest = u % (groups * unitsPerGroup);
+            int g = rest / unitsPerGroup;
+            int h0 = g * headsPerGroup + (rest % unitsPerGroup) * headsPerUnit;
+            int nh = Math.min(headsPerUnit, (g + 1) * headsPerGroup - h0);
             KvCache cache = batch.cache(s);
             int n = batch.count(s);
             int past = cache.length();
@@ -303,20 +320,37 @@ final class Glm2Forward {
             boolean none = mask.none();
             for (int i = 0; i < n; i++) {
                 int row = batch.start(s) + i;
-                int qo = row * qkvSize + hh * d;
-                for (int j = 0; j < d; j++) q[j] = qkv[qo + j] * scale;
-                cache.scores(layer, g, q, keys, sc);
-                if (!none) {
-                    for (int c = prefix; c < keys; c++) {
-                        if (mask.masked(i, firstToken + i, c - prefix)) sc[c] = Float.NEGATIVE_INFINITY;
+                int qo = row * qkvSize + h0 * d;
+                for (int j = 0; j < nh * d; j++) q[j] = qkv[qo + j] * scale;
+                cache.scoresShared(layer, g, q, 0, nh, keys, sc, scoreStride, buf);
+                for (int j = 0; j < nh; j++) {
+                    int o = j * scoreStride;
+                    if (!none) {
+                        for (int c = prefix; c < keys; c++) {
+                            if (mask.masked(i, firstToken + i, c - prefix)) sc[o + c] = Float.NEGATIVE_INFINITY;
+                        }
                     }
+                    softmax(sc, o, keys);
                 }
-                Runner.softmax(sc, keys);
-                int co = row * p + hh * d;
-                java.util.Arrays.fill(ctx, co, co + d, 0f);
-                cache.weightedValues(layer, g, sc, keys, ctx, co);
+                int co = row * p + h0 * d;
+                java.util.Arrays.fill(ctx, co, co + nh * d, 0f);
+                cache.weightedValuesShared(layer, g, sc, scoreStride, nh, keys, ctx, co, d, buf);
             }
         }
+    }
+
+    /** Softmax of {@code s[o, o + n)} in place, float32 (−∞ entries become 0). */
+    static void softmax(float[] s, int o, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = o; i < o + n; i++) max = Math.max(max, s[i]);
+        float sum = 0;
+        for (int i = o; i < o + n; i++) {
+            float e = (float) Math.exp(s[i] - max);
+            s[i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = o; i < o + n; i++) s[i] *= inv;
     }
 
     private void ensureCapacity(int rows) {
