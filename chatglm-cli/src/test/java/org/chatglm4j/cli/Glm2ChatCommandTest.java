@@ -58,12 +58,17 @@ class Glm2ChatCommandTest {
     }
 
     @Test
-    void aToolCallIsAnswerObjectAndRolesNeedGlm3() throws Exception {
-        // the glm2 folder read as ChatGLM2 refuses v3 roles; read as glm3 it is not (its tokenizer lacks role tokens)
+    void rolesNeedGlm3AndBadLinesAreOneLineErrors() throws Exception {
+        // ChatGLM2 (detected, or chosen with --chat-format for a ChatGLM3 folder) has no roles
         Cli.Result r = Cli.run("{\"query\": \"x\", \"role\": \"observation\"}\n", "chat", "--model",
                 Cli.fixture("glm2/model/checkpoint"), "--json", "--greedy");
         assertThat(JSON.readTree(r.outLines().getFirst()).get("error").asText()).contains("glm3");
         assertThat(r.status()).isEqualTo(1);
+        Cli.Result forced = Cli.run("{\"query\": \"x\", \"role\": \"observation\"}\n{\"query\": \"你好\", \"max_length\": 40}\n",
+                "chat", "--model", Cli.fixture("glm3/model/checkpoint"), "--chat-format", "glm2", "--json", "--greedy");
+        assertThat(JSON.readTree(forced.outLines().get(0)).get("error").asText()).contains("glm3");
+        // the random ChatGLM3 weights then generate <|observation|>, an id ChatGLM2's decode refuses, as the reference's
+        assertThat(JSON.readTree(forced.outLines().get(1)).get("error").asText()).contains("out of range");
         Cli.Result bad = Cli.run("{\"query\": \"x\", \"role\": \"robot\"}\n{\"query\": \"x\", \"history\": [{\"role\": 1}]}\n",
                 "chat", "--model", Cli.fixture("glm3/model/checkpoint"), "--json", "--greedy");
         assertThat(bad.outLines()).hasSize(2);
