@@ -174,6 +174,24 @@ class ChatFormatGoldenTest {
     }
 
     @Test
+    void glm2DropsTheOldestRoundsAndRenumbersTheRest() {
+        PromptTokenizer tok = PromptTokenizer.of(Glm2Tokenizer.load(Fixtures.path("glm2/tokenizer"), false));
+        List<Round> rounds = List.of(new Round("你好", "你好！".repeat(30)), new Round("晚上睡不着应该怎么办", "早点睡"),
+                new Round("Tell me a joke.", "No."));
+        Message turn = Message.user("谢谢");
+        int[] kept = tok.encodeForModel(Glm2ChatFormat.buildPrompt("谢谢", rounds.subList(1, 3)));
+        assertThat(Glm2ChatFormat.buildPrompt("谢谢", rounds.subList(1, 3))).startsWith("[Round 1]\n\n问：晚上");
+        PreparedPrompt p = Glm2ChatFormat.INSTANCE.prepare(tok, Rounds.toMessages(rounds), turn,
+                GenerationConfig.greedy(kept.length + 2));
+        assertThat(p.dropped()).isEqualTo(2);
+        assertThat(p.ids()).containsExactly(kept);
+        PreparedPrompt all = Glm2ChatFormat.INSTANCE.prepare(tok, Rounds.toMessages(rounds), turn,
+                GenerationConfig.greedy(100_000));
+        assertThat(all.dropped()).isZero();
+        assertThat(all.ids().length).isGreaterThan(kept.length + 2);
+    }
+
+    @Test
     void glm3KeepsTheSystemMessageAndDropsWholeExchangesWhenTheHistoryDoesNotFit() {
         PromptTokenizer tok = PromptTokenizer.of(Glm2Tokenizer.load(Fixtures.path("glm3/tokenizer"), true));
         List<Message> history = List.of(Message.system("be brief"), Message.user("你好"), Message.assistant("", "你好！".repeat(30)),
