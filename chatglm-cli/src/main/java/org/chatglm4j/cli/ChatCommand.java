@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.chatglm4j.ChatGlmException;
 import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.chat.ChatResponse;
+import org.chatglm4j.chat.ConversationResponse;
+import org.chatglm4j.chat.Message;
 import org.chatglm4j.chat.Round;
 import org.chatglm4j.generate.GenerationConfig;
 import org.jline.reader.LineReader;
@@ -43,7 +45,10 @@ import java.util.concurrent.Callable;
                         + "\"top_p\", \"temperature\", \"top_k\", \"do_sample\", \"seed\", \"repetition_penalty\", "
                         + "\"stop\", \"num_beams\", \"length_penalty\", \"early_stopping\", and \"history\" "
                         + "([[query, response], …], replaces the conversation); each gives "
-                        + "{\"query\": …, \"response\": …, \"history\": [[q, r], …]} or {\"error\": …}."})
+                        + "{\"query\": …, \"response\": …, \"history\": [[q, r], …]} or {\"error\": …}.",
+                "ChatGLM3 (--chat-format glm3): \"role\" (user or observation) is the role of the query, \"history\" "
+                        + "is a list of {\"role\", \"content\", \"metadata\"?, \"tools\"?} messages, and \"response\" "
+                        + "is the reply text or a tool call {\"name\", \"parameters\"} / {\"name\", \"content\"}."})
 public final class ChatCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -118,13 +123,15 @@ public final class ChatCommand implements Callable<Integer> {
 
     int jsonLines(ChatSession session, GenerationConfig config) {
         Set<String> warned = new HashSet<>();
+        boolean roles = session.usesMessages();
         int failed = JsonLineLoop.run(ctx, request -> {
             ChatRequest r = ChatRequest.parse(request, config, key -> {
                 if (warned.add(key)) {
                     ctx.err().println("chatglm: warning: ignoring unknown key \"" + key + "\" (known: "
                             + String.join(", ", new java.util.TreeSet<>(ChatRequest.KEYS)) + ")");
                 }
-            });
+            }, roles);
+            if (roles) return messageRound(session, r);
             List<Round> past = r.history() != null ? r.history() : session.history();
             ChatResponse resp = session.reply(r.query(), past, r.config(), null, null);
             note(resp, r.config());
@@ -136,6 +143,26 @@ public final class ChatCommand implements Callable<Integer> {
             return o;
         });
         return failed > 0 ? 1 : 0;
+    }
+
+    /**
+     * A ChatGLM3 line: {@code chat(query, history, role)}; {@code response} is the reply text or the tool call
+     * object, {@code history} the reference's list of message dicts.
+     */
+    private ObjectNode messageRound(ChatSession session, ChatRequest r) {
+        List<Message> past = r.messages() != null ? r.messages() : session.messages();
+        ConversationResponse resp = session.reply(past, new Message(r.role(), r.query(), null, null), r.config(),
+                null, null);
+        String dropped = ChatSession.droppedNote(resp.droppedMessages() == 0 ? 0
+                : Math.max(1, resp.droppedMessages() / 2), r.config());
+        if (dropped != null) ctx.err().println("chatglm: " + dropped);
+        model.note(ctx, GenerateCommand.stats(resp.generation()));
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("query", r.query());
+        o.set("response", resp.reply().toJson());
+        ArrayNode history = o.putArray("history");
+        for (Message m : resp.history()) history.add(m.toJson());
+        return o;
     }
 
     private void note(ChatResponse r, GenerationConfig config) {

@@ -3,6 +3,8 @@ package org.chatglm4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.chatglm4j.ChatGlmException;
+import org.chatglm4j.chat.Message;
+import org.chatglm4j.chat.Role;
 import org.chatglm4j.chat.Round;
 import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.generate.SamplingSettings;
@@ -21,9 +23,9 @@ import java.util.function.Consumer;
  *
  * @param history the conversation to continue, or null to continue the current one
  */
-record ChatRequest(String query, GenerationConfig config, List<Round> history) {
+record ChatRequest(String query, GenerationConfig config, List<Round> history, Role role, List<Message> messages) {
 
-    static final Set<String> KEYS = Set.of("query", "history", "max_length", "max_new_tokens", "top_p",
+    static final Set<String> KEYS = Set.of("query", "history", "role", "max_length", "max_new_tokens", "top_p",
             "temperature", "top_k", "do_sample", "seed", "repetition_penalty", "stop", "num_beams", "length_penalty",
             "early_stopping");
 
@@ -33,6 +35,15 @@ record ChatRequest(String query, GenerationConfig config, List<Round> history) {
      * @throws Json.LineException for a missing query or a value of the wrong type or range
      */
     static ChatRequest parse(ObjectNode o, GenerationConfig base, Consumer<String> unknownKey) {
+        return parse(o, base, unknownKey, false);
+    }
+
+    /**
+     * @param withRoles ChatGLM3: {@code role} ({@code user} or {@code observation}, default user) is the role of the
+     *                  query, {@code history} a list of the reference's message dicts; otherwise {@code role} may
+     *                  only be {@code user} and {@code history} holds [query, response] pairs
+     */
+    static ChatRequest parse(ObjectNode o, GenerationConfig base, Consumer<String> unknownKey, boolean withRoles) {
         for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!KEYS.contains(k)) unknownKey.accept(k);
@@ -57,13 +68,47 @@ record ChatRequest(String query, GenerationConfig config, List<Round> history) {
             }
             c = new GenerationConfig(integer(o, "max_length", base.maxLength()),
                     integer(o, "max_new_tokens", base.maxNewTokens()), s, seedValue, stops(o, base.stop()),
-                    integer(o, "num_beams", base.numBeams()), number(o, "length_penalty", base.lengthPenalty()),
+                    base.eosTokenIds(),                    integer(o, "num_beams", base.numBeams()), number(o, "length_penalty", base.lengthPenalty()),
                     bool(o, "early_stopping", base.earlyStopping()));
             c.checkBeamSearch();
         } catch (ChatGlmException e) {
             throw new Json.LineException(e.getMessage());
         }
-        return new ChatRequest(q.textValue(), c, history(o));
+        Role role = role(o);
+        if (!withRoles) {
+            if (role != Role.USER) {
+                throw new Json.LineException("role \"" + role.wireName() + "\" needs a ChatGLM3 model (--chat-format glm3)");
+            }
+            return new ChatRequest(q.textValue(), c, history(o), role, null);
+        }
+        return new ChatRequest(q.textValue(), c, null, role, messages(o));
+    }
+
+    private static Role role(ObjectNode o) {
+        JsonNode n = given(o, "role");
+        if (n == null) return Role.USER;
+        if (!n.isTextual()) throw new Json.LineException("role must be a string, got " + Json.kind(n));
+        try {
+            return Role.parse(n.textValue());
+        } catch (ChatGlmException e) {
+            throw new Json.LineException(e.getMessage());
+        }
+    }
+
+    /** ChatGLM3's history: a list of {@code {"role", "content", "metadata"?, "tools"?}}. */
+    private static List<Message> messages(ObjectNode o) {
+        JsonNode n = given(o, "history");
+        if (n == null) return null;
+        if (!n.isArray()) throw new Json.LineException("history must be a list of messages, got " + Json.kind(n));
+        List<Message> out = new ArrayList<>(n.size());
+        for (int i = 0; i < n.size(); i++) {
+            try {
+                out.add(Message.fromJson(n.get(i)));
+            } catch (ChatGlmException e) {
+                throw new Json.LineException("history[" + i + "]: " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private static JsonNode given(ObjectNode o, String key) {

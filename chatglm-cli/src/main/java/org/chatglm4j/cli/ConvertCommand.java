@@ -56,7 +56,7 @@ public final class ConvertCommand implements Callable<Integer> {
         QuantFormat emb = embeddings != null ? embeddings : quantize == QuantFormat.NONE ? QuantFormat.NONE : QuantFormat.Q8;
         long t0 = System.nanoTime();
         Progress bar = new Progress(ctx.err(), ctx.stderrTerminal(), "writing " + out.getFileName());
-        CglmWriter.convert(folder, quantize, emb, out, bar::update);
+        CglmWriter.convert(folder, quantize, emb, out, bar::update, model.chatFormat(folder));
         bar.done();
         ctx.err().printf("chatglm: wrote %s (%s, linears %s, embeddings %s) in %.1f s%n", out,
                 Sizes.bytes(out.toFile().length()), quantize, emb, (System.nanoTime() - t0) / 1e9);

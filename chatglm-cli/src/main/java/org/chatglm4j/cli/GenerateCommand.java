@@ -8,6 +8,7 @@ import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.generate.GenerationResult;
 import org.chatglm4j.generate.TokenListener;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
+import org.chatglm4j.tokenizer.Glm2Tokenizer;
 import org.chatglm4j.tokenizer.StreamingDecoder;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -16,6 +17,7 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -55,6 +57,11 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ptuning", paramLabel = "DIR", description = "A P-Tuning v2 checkpoint folder to load on top.")
     Path ptuning;
 
+    @Option(names = "--eos-ids", paramLabel = "ID,ID,…", converter = TokenIds.Converter.class,
+            description = "Ids that end generation (the reference's eos_token_id list, e.g. 2,64795,64797 for "
+                    + "ChatGLM3's chat()). Default: the model's own eos.")
+    TokenIds eosIds;
+
     @Option(names = "--json", description = "Write one JSON object instead of streaming text.")
     boolean json;
 
@@ -67,7 +74,11 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GenerationConfig config = sampling.toConfig(false, List.of());
-        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)))) {
+        if (eosIds != null) config = config.withEosTokenIds(Arrays.stream(eosIds.values()).boxed().toList());
+        Path folder = model.resolve(ctx);
+        try (ChatGLM glm = ChatGLM.load(folder, tuning.apply(model.loadOptions(ptuning)))) {
+            if (eosIds != null) TokenIds.checkRange(eosIds.values(), glm.config().vocabSize(), "--eos-ids");
+            if (glm.glm2Tokenizer() != null) return generateGlm2(glm, config);
             ChatGlmTokenizer tokenizer = glm.tokenizer();
             int[] ids = input.ids != null ? input.ids.values() : tokenizer.encodeForModel(input.prompt);
             TokenIds.checkRange(ids, glm.config().vocabSize(), input.ids != null ? "--ids" : "--prompt");
@@ -97,6 +108,46 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             model.note(ctx, stats(r));
         }
+        return 0;
+    }
+
+    /**
+     * ChatGLM2/3: {@code --prompt} is encoded as {@code tokenizer([text])} ({@code [gMASK] sop} + the text's ids);
+     * {@code --json} gives input_ids, generated_ids and their {@code tokenizer.decode} as text (the response
+     * post-processing belongs to the chat formats).
+     */
+    private int generateGlm2(ChatGLM glm, GenerationConfig config) {
+        Glm2Tokenizer tokenizer = glm.glm2Tokenizer();
+        int[] ids = input.ids != null ? input.ids.values() : tokenizer.encodeForModel(input.prompt);
+        TokenIds.checkRange(ids, glm.config().vocabSize(), input.ids != null ? "--ids" : "--prompt");
+        checkRoom(ids.length, config);
+        PrintStream out = ctx.out();
+        TokenListener listener = TokenListener.NONE;
+        StreamingDecoder decoder = json ? null : tokenizer.streamingDecoder();
+        if (decoder != null) {
+            listener = token -> {
+                out.print(decoder.push(token));
+                out.flush();
+                return !out.checkError();
+            };
+        }
+        GenerationResult r = glm.generate(ids, config, listener, null);
+        if (json) {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.set("input_ids", Json.ints(r.inputIds()));
+            o.set("generated_ids", Json.ints(r.generatedIds()));
+            // the model has more rows than the tokenizer has ids: a random or odd model can generate one that
+            // tokenizer.decode refuses (as the reference does); the ids are the answer then
+            int[] gen = r.generatedIds();
+            boolean decodable = Arrays.stream(gen).allMatch(id -> id < tokenizer.vocabSize());
+            if (decodable || tokenizer.hasRoleTokens()) o.put("text", tokenizer.decode(gen));
+            else o.putNull("text");
+            Json.writeLine(out, o);
+        } else {
+            out.println(decoder.flush());
+            out.flush();
+        }
+        model.note(ctx, stats(r));
         return 0;
     }
 

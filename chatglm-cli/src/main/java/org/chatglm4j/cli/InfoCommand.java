@@ -12,6 +12,9 @@ import org.chatglm4j.model.LayerWeights;
 import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.WeightMatrix;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
+import org.chatglm4j.tokenizer.Glm2Tokenizer;
+import org.chatglm4j.chat.ChatFormatKind;
+import com.fasterxml.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
@@ -43,7 +46,13 @@ public final class InfoCommand implements Callable<Integer> {
     /** The tensors the model reads; anything else in a checkpoint (lm_head.weight, rotary buffers) is unused. */
     static final Pattern USED = Pattern.compile("transformer\\.(word_embeddings\\.weight|final_layernorm\\.(weight|bias)"
             + "|layers\\.\\d+\\.(input_layernorm|post_attention_layernorm|attention\\.query_key_value"
-            + "|attention\\.dense|mlp\\.dense_h_to_4h|mlp\\.dense_4h_to_h)\\.(weight|bias|weight_scale))");
+            + "|attention\\.dense|mlp\\.dense_h_to_4h|mlp\\.dense_4h_to_h)\\.(weight|bias|weight_scale)"
+            // ChatGLM2/3 (the rotary inv_freq buffer is never read)
+            + "|embedding\\.word_embeddings\\.weight|output_layer\\.weight|encoder\\.final_layernorm\\.weight"
+            + "|encoder\\.layers\\.\\d+\\.(input_layernorm|post_attention_layernorm|self_attention\\.query_key_value"
+            + "|self_attention\\.dense|mlp\\.dense_h_to_4h|mlp\\.dense_4h_to_h)\\.(weight|bias|weight_scale))");
+    /** Context lengths the memory report always covers (ChatGLM2's 32K context and its common cuts). */
+    static final int[] REPORTED_LENGTHS = {2048, 8192, 32768};
 
     @Spec
     CommandSpec spec;
@@ -80,13 +89,27 @@ public final class InfoCommand implements Callable<Integer> {
             try (CglmModel m = CglmModel.open(folder)) {
                 cfg = m.config();
                 report.set("config", config(cfg));
-                report.set("tokenizer", tokenizer(m.tokenizer(), "(in the .cglm file)"));
+                if (cfg.isGlm2()) {
+                    ChatFormatKind.Decision d = ChatFormatKind.decideFromName(model.chatFormat, m.chatFormat(),
+                            "the .cglm file's chat format");
+                    report.set("chat_format", chatFormat(d));
+                    report.set("tokenizer", glm2Tokenizer(m.glm2Tokenizer(d.kind() == ChatFormatKind.GLM3),
+                            "(in the .cglm file)"));
+                } else {
+                    report.set("tokenizer", tokenizer(m.tokenizer(), "(in the .cglm file)"));
+                }
                 report.set("weights", weights(m, folder));
             }
         } else {
             cfg = ChatGlmConfig.load(folder.resolve("config.json"));
             report.set("config", config(cfg));
-            report.set("tokenizer", tokenizer(folder));
+            if (cfg.isGlm2()) {
+                ChatFormatKind.Decision d = model.chatFormat(folder);
+                report.set("chat_format", chatFormat(d));
+                report.set("tokenizer", glm2Tokenizer(folder, d.kind() == ChatFormatKind.GLM3));
+            } else {
+                report.set("tokenizer", tokenizer(folder));
+            }
             try (Checkpoint ck = Checkpoint.open(folder)) {
                 report.set("weights", weights(ck, cfg));
             }
@@ -101,14 +124,51 @@ public final class InfoCommand implements Callable<Integer> {
         }
         int length = maxLength != null ? maxLength : cfg.maxSequenceLength();
         MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads());
-        report.set("memory", memory(mem, report.get("weights").get("used_bytes").asLong()));
+        ObjectNode memory = memory(mem, report.get("weights").get("used_bytes").asLong());
+        ObjectNode at = memory.putObject("kv_cache_bytes_at");
+        for (int n : REPORTED_LENGTHS) {
+            long f32 = MemoryEstimate.kvBytesAt(effective, n);
+            at.putObject(Integer.toString(n)).put("f32", f32).put("f16", f32 / 2)
+                    .put("total_f32", report.get("weights").get("used_bytes").asLong() + f32);
+        }
+        report.set("memory", memory);
         if (json) Json.writeLine(ctx.out(), report);
         else printText(ctx.out(), report, mem);
         return 0;
     }
 
+    static ObjectNode chatFormat(ChatFormatKind.Decision d) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("kind", d.kind().cliName());
+        o.put("decided_by", d.reason());
+        o.put("defaulted", d.defaulted());
+        return o;
+    }
+
+    static ObjectNode glm2Tokenizer(Path folder, boolean roleTokens) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        if (!Files.isRegularFile(folder.resolve(Glm2Tokenizer.MODEL_FILE))) {
+            o.putNull("file");
+            return o;
+        }
+        return glm2Tokenizer(Glm2Tokenizer.load(folder, roleTokens), Glm2Tokenizer.MODEL_FILE);
+    }
+
+    static ObjectNode glm2Tokenizer(Glm2Tokenizer t, String file) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("file", file);
+        o.put("vocab_size", t.vocabSize());
+        o.put("num_image_tokens", 0);
+        o.put("algorithm", t.sentencePiece().model().algorithm().name().toLowerCase(Locale.ROOT));
+        ArrayNode specials = o.putArray("special_tokens");
+        t.specialTokens().forEach(specials::add);
+        return o;
+    }
+
     static ObjectNode config(ChatGlmConfig c) {
         ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("architecture", c.isGlm2() ? "chatglm2" : "chatglm");
+        o.put("kv_groups", c.kvGroups());
         o.put("num_layers", c.numLayers());
         o.put("hidden_size", c.hiddenSize());
         o.put("num_attention_heads", c.numAttentionHeads());
@@ -185,6 +245,7 @@ public final class InfoCommand implements Callable<Integer> {
         Map<String, long[]> byFormat = new java.util.TreeMap<>();   // {count, bytes}
         List<WeightMatrix> matrices = new ArrayList<>();
         matrices.add(w.wordEmbeddings());
+        if (m.config().isGlm2()) matrices.add(w.lmHead());   // untied output layer
         for (LayerWeights l : w.layers()) {
             matrices.add(l.queryKeyValue().weight());
             matrices.add(l.dense().weight());
@@ -257,9 +318,18 @@ public final class InfoCommand implements Callable<Integer> {
         ObjectNode w = (ObjectNode) r.get("weights");
         ObjectNode m = (ObjectNode) r.get("memory");
         out.println("model         " + r.get("model").asText());
-        out.printf(Locale.ROOT, "architecture  %d layers, hidden %d, %d heads (head size %d), inner %d, vocab %d%n",
+        boolean v2 = c.get("architecture").asText().equals("chatglm2");
+        out.printf(Locale.ROOT, "architecture  %s: %d layers, hidden %d, %d heads (head size %d)%s, %s %d, vocab %d%n",
+                v2 ? "ChatGLM2/3 (RMSNorm, multi-query attention, SwiGLU)" : "ChatGLM-6B",
                 c.get("num_layers").asInt(), c.get("hidden_size").asInt(), c.get("num_attention_heads").asInt(),
-                c.get("head_size").asInt(), c.get("inner_hidden_size").asInt(), c.get("vocab_size").asInt());
+                c.get("head_size").asInt(), v2 ? " sharing " + c.get("kv_groups").asInt() + " key/value groups" : "",
+                v2 ? "ffn" : "inner", c.get("inner_hidden_size").asInt(), c.get("vocab_size").asInt());
+        if (r.has("chat_format")) {
+            JsonNode f = r.get("chat_format");
+            out.println("chat format   " + f.get("kind").asText() + (f.get("defaulted").asBoolean()
+                    ? " (defaulted: nothing names chatglm2/chatglm3/codegeex2; use --chat-format glm2|glm3)"
+                    : " (from " + f.get("decided_by").asText() + ")"));
+        }
         out.printf(Locale.ROOT, "positions     %s rotary, max_sequence_length %d, torch_dtype %s%n",
                 c.get("position_encoding").asText(), c.get("max_sequence_length").asInt(), c.get("torch_dtype").asText());
         int q = c.get("quantization_bit").asInt();
@@ -277,7 +347,8 @@ public final class InfoCommand implements Callable<Integer> {
                     + ", " + p.get("format").asText() + ")";
         }
         out.println("p-tuning      " + pt);
-        out.println("tokenizer     " + (t.get("file").isNull() ? "none (no " + ChatGlmTokenizer.MODEL_FILE + ")"
+        out.println("tokenizer     " + (t.get("file").isNull() ? "none (no " + (v2 ? Glm2Tokenizer.MODEL_FILE
+                : ChatGlmTokenizer.MODEL_FILE) + ")"
                 : t.get("file").asText() + ": " + t.get("vocab_size").asInt() + " tokens, "
                 + t.get("num_image_tokens").asInt() + " image tokens, " + t.get("algorithm").asText()));
         out.println("weights       " + w.get("format").asText() + ", " + w.get("files").size() + " file"
@@ -295,11 +366,17 @@ public final class InfoCommand implements Callable<Integer> {
         out.println("weight bytes  " + Sizes.bytes(w.get("bytes").asLong()) + " stored, "
                 + Sizes.bytes(w.get("used_bytes").asLong()) + " used by the model"
                 + (w.get("unused_bytes").asLong() > 0 ? " (" + Sizes.bytes(w.get("unused_bytes").asLong())
-                + " in tensors the model never reads, such as lm_head.weight, tied to the embeddings)" : ""));
+                + (v2 ? " in tensors the model never reads: the rotary inv_freq buffer)"
+                : " in tensors the model never reads, such as lm_head.weight, tied to the embeddings)") : ""));
         out.println("memory        weights, memory-mapped (page cache, off-heap): "
                 + Sizes.bytes(m.get("weights_mapped_bytes").asLong()));
         out.println("              KV cache (float32): " + Sizes.bytes(mem.kvBytesPerToken()) + " per token, "
                 + Sizes.bytes(mem.kvBytesAtMax()) + " at length " + mem.maxLength());
+        StringBuilder kv = new StringBuilder();
+        m.get("kv_cache_bytes_at").properties().forEach(e -> kv.append(kv.isEmpty() ? "" : ", ").append(e.getKey())
+                .append(": ").append(Sizes.bytes(e.getValue().get("f32").asLong())).append(" (f16 ")
+                .append(Sizes.bytes(e.getValue().get("f16").asLong())).append(")"));
+        out.println("              KV cache by context (float32, f16 with --kv-cache f16): " + kv);
         out.println("              working set of a " + mem.maxLength() + "-token prompt: ≈ "
                 + Sizes.bytes(mem.workingBytes()) + "; LayerNorms and biases on the heap: "
                 + Sizes.bytes(mem.vectorBytes()));

@@ -7,7 +7,9 @@ import org.chatglm4j.model.Batch;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmModel;
 import org.chatglm4j.model.PromptLayout;
+import org.chatglm4j.model.AttentionMask;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
+import org.chatglm4j.tokenizer.Glm2Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,6 +19,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.IntFunction;
 import java.util.concurrent.Callable;
 
 /**
@@ -63,12 +66,23 @@ public final class LogitsCommand implements Callable<Integer> {
             ChatGlmConfig cfg = m.config();
             int[] ids = tokenIds.values();
             TokenIds.checkRange(ids, cfg.vocabSize(), "--ids");
-            PromptLayout layout = PromptLayout.of(ids, cfg);
-            boolean twoD = cfg.positionEncoding2d();
             Batch batch = new Batch();
-            batch.add(cache, ids, layout.positions(ids.length, twoD),
-                    twoD ? layout.blockPositions(ids.length) : null, layout.mask(), true);
-            RowWriter writer = json ? new JsonRows(ctx.out(), ctx.err()) : new TextRows(ctx.out(), glm.tokenizer(), ids);
+            IntFunction<String> pieces;
+            if (cfg.isGlm2()) {   // ChatGLM2/3: positions 0..n-1, causal mask, no special token needed
+                int[] positions = new int[ids.length];
+                for (int i = 0; i < ids.length; i++) positions[i] = i;
+                batch.add(cache, ids, positions, null, AttentionMask.prompt(0), true);
+                Glm2Tokenizer t = glm.glm2Tokenizer();
+                pieces = id -> id < t.vocabSize() ? t.idToToken(id) : null;
+            } else {
+                PromptLayout layout = PromptLayout.of(ids, cfg);
+                boolean twoD = cfg.positionEncoding2d();
+                batch.add(cache, ids, layout.positions(ids.length, twoD),
+                        twoD ? layout.blockPositions(ids.length) : null, layout.mask(), true);
+                ChatGlmTokenizer t = glm.tokenizer();
+                pieces = id -> id < t.vocabSize() ? t.idToPiece(id) : null;
+            }
+            RowWriter writer = json ? new JsonRows(ctx.out(), ctx.err()) : new TextRows(ctx.out(), pieces, ids);
             int vocab = cfg.vocabSize();
             int[] next = {0};
             long t0 = System.nanoTime();
@@ -156,13 +170,14 @@ public final class LogitsCommand implements Callable<Integer> {
     /** One readable line per position: the token, then the top-5 (the first being the argmax). */
     static final class TextRows implements RowWriter {
         private final PrintStream out;
-        private final ChatGlmTokenizer tokenizer;
+        private final IntFunction<String> pieces;
         private final int[] ids;
         private final int[] top = new int[TOP];
 
-        TextRows(PrintStream out, ChatGlmTokenizer tokenizer, int[] ids) {
+        /** @param pieces an id's token, or null when the tokenizer has no such id */
+        TextRows(PrintStream out, IntFunction<String> pieces, int[] ids) {
             this.out = out;
-            this.tokenizer = tokenizer;
+            this.pieces = pieces;
             this.ids = ids;
         }
 
@@ -180,8 +195,8 @@ public final class LogitsCommand implements Callable<Integer> {
         }
 
         private String piece(int id) {
-            return id < tokenizer.vocabSize() ? Json.MAPPER.getNodeFactory().textNode(tokenizer.idToPiece(id)).toString()
-                    : "?";
+            String p = pieces.apply(id);
+            return p != null ? Json.MAPPER.getNodeFactory().textNode(p).toString() : "?";
         }
 
         @Override

@@ -25,7 +25,7 @@ record MemoryEstimate(int maxLength, int threads, long vectorBytes, long kvBytes
     static MemoryEstimate of(ChatGlmConfig c, int maxLength, int threads) {
         long h = c.hiddenSize(), inner = c.innerHiddenSize(), vocab = c.vocabSize(), layers = c.numLayers();
         long vectors = layers * (4 * h + 3 * h + h + inner + h) + 2 * h;
-        long perToken = 2 * layers * h * Float.BYTES;
+        long perToken = 2 * layers * c.kvWidth() * Float.BYTES;   // v2: key/value groups only
         long positions = (long) maxLength + c.preSeqLen();
         long blocks = (positions + KvCache.BLOCK - 1) / KvCache.BLOCK;
         long kvAtMax = blocks * KvCache.BLOCK * perToken;
@@ -38,6 +38,13 @@ record MemoryEstimate(int maxLength, int threads, long vectorBytes, long kvBytes
                 + 6 * vocab;                                         // score pipeline and sampling (sorting keys)
         return new MemoryEstimate(maxLength, threads, vectors * Float.BYTES, perToken, kvAtMax,
                 scratch * Float.BYTES);
+    }
+
+    /** The float32 KV cache of one sequence of {@code length} positions (blocks of 64), prefix included. */
+    static long kvBytesAt(ChatGlmConfig c, int length) {
+        long positions = (long) length + c.preSeqLen();
+        long blocks = (positions + KvCache.BLOCK - 1) / KvCache.BLOCK;
+        return blocks * KvCache.BLOCK * 2L * c.numLayers() * c.kvWidth() * Float.BYTES;
     }
 
     /** Heap for one conversation at {@code maxLength}: what to give -Xmx. */

@@ -1,5 +1,6 @@
 package org.chatglm4j.cli;
 
+import org.chatglm4j.chat.ChatFormatKind;
 import org.chatglm4j.chat.LoadOptions;
 import org.chatglm4j.hub.ModelLocator;
 import org.chatglm4j.hub.TextProgressListener;
@@ -8,6 +9,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
 /** The options every model command shares: which model, which revision, how many threads, how chatty. */
@@ -33,6 +36,11 @@ public final class ModelOptions {
         this.threads = n;
     }
 
+    @Option(names = "--chat-format", paramLabel = "glm2|glm3",
+            description = "ChatGLM2/3 family only: the chat format (role tokens, stops). Default: from the hub repo id "
+                    + "or config.json's _name_or_path (chatglm3/glm3: glm3; chatglm2/glm2/codegeex2: glm2), else glm2.")
+    String chatFormat;
+
     @Option(names = {"-v", "--verbose"}, description = "Print progress, timings and, on errors, stack traces.")
     boolean verbose;
 
@@ -42,8 +50,26 @@ public final class ModelOptions {
         return ModelLocator.resolve(model, revision, ctx.hubOptions(), progress);
     }
 
+    /**
+     * The chat format of a ChatGLM2/3 model resolved to {@code folder}: {@code --chat-format}, else the repo id
+     * (when {@code --model} was not a local path), else the folder's config.
+     */
+    public ChatFormatKind.Decision chatFormat(Path folder) {
+        return ChatFormatKind.decide(chatFormat, repoId(), folder);
+    }
+
     public LoadOptions loadOptions(Path ptuning) {
-        return LoadOptions.defaults().withThreads(threads).withPtuning(ptuning);
+        return LoadOptions.defaults().withThreads(threads).withPtuning(ptuning).withChatFormat(chatFormat)
+                .withRepoId(repoId());
+    }
+
+    /** --model when it is not a local path (a hub repo id), else null. */
+    String repoId() {
+        try {
+            return Files.exists(Path.of(model)) ? null : model;
+        } catch (InvalidPathException e) {
+            return model;
+        }
     }
 
     public int threads() {

@@ -45,7 +45,18 @@ public final class RandomCheckpointCommand implements Callable<Integer> {
         if (Files.exists(out.resolve("model.safetensors"))) throw new ChatGlmException(out + ": already holds a model");
         Progress bar = new Progress(ctx.err(), ctx.stderrTerminal(), "writing " + out.resolve("model.safetensors"));
         long t0 = System.nanoTime();
-        if (tokenizer != null) {
+        if (tokenizer != null && cfg.isGlm2()) {
+            // ChatGLM2/3: a plain SentencePiece model; its ids plus the appended specials must fit the vocabulary
+            org.chatglm4j.tokenizer.Glm2Tokenizer tok = new org.chatglm4j.tokenizer.Glm2Tokenizer(
+                    org.chatglm4j.tokenizer.SentencePieceProcessor.load(tokenizer), false, false);
+            if (tok.vocabSize() > cfg.vocabSize()) {
+                throw new ChatGlmException(tokenizer + ": " + tok.vocabSize() + " ids do not fit the geometry's "
+                        + cfg.vocabSize() + " rows");
+            }
+            Files.createDirectories(out);
+            Files.copy(tokenizer, out.resolve("tokenizer.model"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(out.resolve("tokenizer_config.json"), "{\"remove_space\": false}\n");
+        } else if (tokenizer != null) {
             // check it first: a tokenizer that does not load is better reported before writing 13 GB
             org.chatglm4j.tokenizer.ChatGlmTokenizer tok = org.chatglm4j.tokenizer.ChatGlmTokenizer.load(tokenizer,
                     org.chatglm4j.tokenizer.TokenizerConfig.defaults().withNumImageTokens(0));

@@ -82,7 +82,7 @@ public final class SamplingOptions {
         try {
             SamplingSettings s = new SamplingSettings(doSample, temperature, topK, topP, repetitionPenalty);
             GenerationConfig c = new GenerationConfig(maxLength, maxNewTokens == null ? 0 : maxNewTokens, s, seed,
-                    stop, numBeams, lengthPenalty, earlyStopping);
+                    stop, List.of(), numBeams, lengthPenalty, earlyStopping);
             c.checkBeamSearch();
             return c;
         } catch (ChatGlmException e) {

@@ -3,6 +3,7 @@ package org.chatglm4j.bench;
 import org.chatglm4j.generate.BeamSearch;
 import org.chatglm4j.generate.GenerationConfig;
 import org.chatglm4j.generate.Sampler;
+import org.chatglm4j.model.AttentionMask;
 import org.chatglm4j.model.Batch;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmModel;
@@ -51,11 +52,17 @@ public final class Benchmark {
             for (int i = 0; i < promptTokens - 2; i++) ids[i] = 5 + rnd.nextInt(Math.min(cfg.vocabSize(), 20000) - 5);
             ids[promptTokens - 2] = cfg.gmaskTokenId();
             ids[promptTokens - 1] = cfg.bosTokenId();
-            layouts[s] = PromptLayout.of(ids, cfg);
             caches[s] = model.newCache();
             b.clear();
-            b.add(caches[s], ids, layouts[s].positions(ids.length, cfg.positionEncoding2d()),
-                    layouts[s].blockPositions(ids.length), layouts[s].mask(), false);
+            if (cfg.isGlm2()) {   // ChatGLM2/3: positions 0..n-1, causal
+                int[] positions = new int[promptTokens];
+                for (int i = 0; i < promptTokens; i++) positions[i] = i;
+                b.add(caches[s], ids, positions, null, AttentionMask.prompt(0), false);
+            } else {
+                layouts[s] = PromptLayout.of(ids, cfg);
+                b.add(caches[s], ids, layouts[s].positions(ids.length, cfg.positionEncoding2d()),
+                        layouts[s].blockPositions(ids.length), layouts[s].mask(), false);
+            }
             int seq = s;
             long t0 = System.nanoTime();
             runner.forward(b, (seg, i, logits, off) -> next[seq] = Sampler.argmax(logits, off, cfg.vocabSize()));
@@ -66,7 +73,8 @@ public final class Benchmark {
         for (int step = 1; step < newTokens; step++, length++) {
             b.clear();
             for (int s = 0; s < batch; s++) {
-                b.add(caches[s], next[s], layouts[s].decodePosition(), layouts[s].decodeBlockPosition(length));
+                if (cfg.isGlm2()) b.add(caches[s], next[s], length - 1, 0);
+                else b.add(caches[s], next[s], layouts[s].decodePosition(), layouts[s].decodeBlockPosition(length));
             }
             runner.forward(b, (seg, i, logits, off) -> next[seg] = Sampler.argmax(logits, off, cfg.vocabSize()));
         }

@@ -33,6 +33,7 @@ public final class RandomCheckpoint {
 
     /** The tensors (names, shapes, fp16) of a checkpoint of this geometry, in the order written. */
     public static List<SafetensorsWriter.Entry> layout(ChatGlmConfig cfg) {
+        if (cfg.isGlm2()) return layoutGlm2(cfg);
         long h = cfg.hiddenSize(), inner = cfg.innerHiddenSize(), v = cfg.vocabSize();
         List<SafetensorsWriter.Entry> e = new ArrayList<>();
         e.add(new SafetensorsWriter.Entry("transformer.word_embeddings.weight", DType.F16, new long[]{v, h}));
@@ -54,6 +55,29 @@ public final class RandomCheckpoint {
         e.add(new SafetensorsWriter.Entry("transformer.final_layernorm.weight", DType.F16, new long[]{h}));
         e.add(new SafetensorsWriter.Entry("transformer.final_layernorm.bias", DType.F16, new long[]{h}));
         e.add(new SafetensorsWriter.Entry("lm_head.weight", DType.F16, new long[]{v, h}));
+        return e;
+    }
+
+    /** ChatGLM2/3's {@code state_dict()} names and shapes (the rotary inv_freq buffer included, as the hub files). */
+    private static List<SafetensorsWriter.Entry> layoutGlm2(ChatGlmConfig cfg) {
+        long h = cfg.hiddenSize(), f = cfg.innerHiddenSize(), v = cfg.vocabSize(), p = cfg.projectionSize();
+        long qkv = cfg.qkvSize();
+        List<SafetensorsWriter.Entry> e = new ArrayList<>();
+        e.add(new SafetensorsWriter.Entry("transformer.embedding.word_embeddings.weight", DType.F16, new long[]{v, h}));
+        e.add(new SafetensorsWriter.Entry("transformer.rotary_pos_emb.inv_freq", DType.F16,
+                new long[]{cfg.headSize() / 4}));
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            String pre = "transformer.encoder.layers." + i + ".";
+            e.add(new SafetensorsWriter.Entry(pre + "input_layernorm.weight", DType.F16, new long[]{h}));
+            e.add(new SafetensorsWriter.Entry(pre + "self_attention.query_key_value.weight", DType.F16, new long[]{qkv, h}));
+            e.add(new SafetensorsWriter.Entry(pre + "self_attention.query_key_value.bias", DType.F16, new long[]{qkv}));
+            e.add(new SafetensorsWriter.Entry(pre + "self_attention.dense.weight", DType.F16, new long[]{h, p}));
+            e.add(new SafetensorsWriter.Entry(pre + "post_attention_layernorm.weight", DType.F16, new long[]{h}));
+            e.add(new SafetensorsWriter.Entry(pre + "mlp.dense_h_to_4h.weight", DType.F16, new long[]{2 * f, h}));
+            e.add(new SafetensorsWriter.Entry(pre + "mlp.dense_4h_to_h.weight", DType.F16, new long[]{h, f}));
+        }
+        e.add(new SafetensorsWriter.Entry("transformer.encoder.final_layernorm.weight", DType.F16, new long[]{h}));
+        e.add(new SafetensorsWriter.Entry("transformer.output_layer.weight", DType.F16, new long[]{v, h}));
         return e;
     }
 

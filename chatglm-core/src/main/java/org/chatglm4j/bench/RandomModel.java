@@ -53,6 +53,7 @@ public final class RandomModel {
     public static ChatGlmWeights create(ChatGlmConfig cfg, QuantFormat linears, QuantFormat embeddings, long seed,
                                         Arena arena, Parallel pool) {
         RandomModel r = new RandomModel(seed, arena);
+        if (cfg.isGlm2()) return r.glm2(cfg, linears, embeddings, arena, pool);
         int h = cfg.hiddenSize(), inner = cfg.innerHiddenSize();
         WeightMatrix emb = r.matrix(cfg.vocabSize(), h, embeddings, arena, pool);
         LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
@@ -65,6 +66,23 @@ public final class RandomModel {
                     new Linear(r.matrix(h, inner, linears, arena, pool), r.small(h)));
         }
         return new ChatGlmWeights(cfg, emb, layers, r.ones(h), r.small(h), emb);
+    }
+
+    /** ChatGLM2/3: RMSNorm weights only, QKV with bias, biasless dense and SwiGLU, an untied output layer. */
+    private ChatGlmWeights glm2(ChatGlmConfig cfg, QuantFormat linears, QuantFormat embeddings, Arena arena,
+                                Parallel pool) {
+        int h = cfg.hiddenSize(), f = cfg.innerHiddenSize(), p = cfg.projectionSize(), qkv = cfg.qkvSize();
+        WeightMatrix emb = matrix(cfg.vocabSize(), h, embeddings, arena, pool);
+        LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            layers[l] = new LayerWeights(ones(h), null,
+                    new Linear(matrix(qkv, h, linears, arena, pool), small(qkv)),
+                    new Linear(matrix(h, p, linears, arena, pool), null),
+                    ones(h), null,
+                    new Linear(matrix(2 * f, h, linears, arena, pool), null),
+                    new Linear(matrix(h, f, linears, arena, pool), null));
+        }
+        return new ChatGlmWeights(cfg, emb, layers, ones(h), null, matrix(cfg.vocabSize(), h, embeddings, arena, pool));
     }
 
     private float[] ones(int n) {

@@ -16,6 +16,7 @@ import org.chatglm4j.tensor.Q4Matrix;
 import org.chatglm4j.tensor.Q8Matrix;
 import org.chatglm4j.tensor.WeightMatrix;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
+import org.chatglm4j.tokenizer.Glm2Tokenizer;
 import org.chatglm4j.tokenizer.SentencePieceModel;
 import org.chatglm4j.tokenizer.SentencePieceProcessor;
 import org.chatglm4j.tokenizer.TokenizerConfig;
@@ -62,7 +63,7 @@ public final class CglmModel implements AutoCloseable {
             }
             this.header = readHeader();
             this.config = ChatGlmConfig.parse(header.path("config").toString(), file + " (config)");
-            this.tokenizer = readTokenizer();
+            this.tokenizer = config.isGlm2() ? null : readTokenizer();
             for (JsonNode t : header.path("tensors")) tensors.put(t.path("name").asText(), t);
             this.weights = readWeights();
         } catch (NoSuchFileException e) {
@@ -87,9 +88,24 @@ public final class CglmModel implements AutoCloseable {
         return config;
     }
 
-    /** The tokenizer stored in the file. */
+    /** ChatGLM-6B's tokenizer; null in a ChatGLM2/3 file (see {@link #glm2Tokenizer}). */
     public ChatGlmTokenizer tokenizer() {
         return tokenizer;
+    }
+
+    /** The chat format recorded when a ChatGLM2/3 file was converted ({@code glm2}/{@code glm3}), or null. */
+    public String chatFormat() {
+        JsonNode f = header.path("tokenizer_config").path("chat_format");
+        return f.isTextual() ? f.asText() : null;
+    }
+
+    /** A ChatGLM2/3 file's tokenizer, with the role tokens when {@code roleTokens} (v3). */
+    public Glm2Tokenizer glm2Tokenizer(boolean roleTokens) {
+        if (!config.isGlm2()) throw bad("not a ChatGLM2/3 model");
+        MemorySegment bytes = slice(header.path("tokenizer"), "the tokenizer");
+        SentencePieceModel spm = SentencePieceModel.parse(bytes.toArray(ValueLayout.JAVA_BYTE), file + " (tokenizer)");
+        boolean encodeSpecial = header.path("tokenizer_config").path("encode_special_tokens").asBoolean(false);
+        return new Glm2Tokenizer(new SentencePieceProcessor(spm), roleTokens, encodeSpecial && roleTokens);
     }
 
     /** The weights, mapped from the file. */
@@ -204,6 +220,7 @@ public final class CglmModel implements AutoCloseable {
     }
 
     private ChatGlmWeights readWeights() {
+        if (config.isGlm2()) return readWeightsGlm2();
         int h = config.hiddenSize(), inner = config.innerHiddenSize();
         WeightMatrix emb = matrix("transformer.word_embeddings.weight", config.vocabSize(), h);
         LayerWeights[] layers = new LayerWeights[config.numLayers()];
@@ -217,6 +234,24 @@ public final class CglmModel implements AutoCloseable {
         }
         return new ChatGlmWeights(config, emb, layers, vector("transformer.final_layernorm.weight", h),
                 vector("transformer.final_layernorm.bias", h), emb);
+    }
+
+    private ChatGlmWeights readWeightsGlm2() {
+        int h = config.hiddenSize(), f = config.innerHiddenSize(), p = config.projectionSize();
+        WeightMatrix emb = matrix("transformer.embedding.word_embeddings.weight", config.vocabSize(), h);
+        LayerWeights[] layers = new LayerWeights[config.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String pre = "transformer.encoder.layers." + i + ".";
+            layers[i] = new LayerWeights(
+                    vector(pre + "input_layernorm.weight", h), null,
+                    linear(pre + "self_attention.query_key_value", config.qkvSize(), h),
+                    new Linear(matrix(pre + "self_attention.dense.weight", h, p), null),
+                    vector(pre + "post_attention_layernorm.weight", h), null,
+                    new Linear(matrix(pre + "mlp.dense_h_to_4h.weight", 2 * f, h), null),
+                    new Linear(matrix(pre + "mlp.dense_4h_to_h.weight", h, f), null));
+        }
+        return new ChatGlmWeights(config, emb, layers, vector("transformer.encoder.final_layernorm.weight", h), null,
+                matrix("transformer.output_layer.weight", config.vocabSize(), h));
     }
 
     /** Checks every data part against its CRC32C (reads the whole file); throws naming the first bad part. */

@@ -53,6 +53,25 @@ public final class CglmWriter {
      */
     public static void write(Path out, ChatGlmConfig cfg, byte[] tokenizerModel, TokenizerConfig tokenizerConfig,
                              ChatGlmWeights weights, String quantization, LongConsumer progress) {
+        write(out, cfg, tokenizerModel, tokenizerJson(tokenizerConfig), weights, quantization, progress);
+    }
+
+    /**
+     * A ChatGLM2/3 model: the {@code tokenizer.model} bytes, and the tokenizer's settings in the header
+     * ({@code kind} "glm2", {@code chat_format} glm2/glm3 as decided at conversion, {@code encode_special_tokens}).
+     */
+    public static void writeGlm2(Path out, ChatGlmConfig cfg, byte[] tokenizerModel, String chatFormat,
+                                 boolean encodeSpecialTokens, ChatGlmWeights weights, String quantization,
+                                 LongConsumer progress) {
+        Map<String, Object> tok = new LinkedHashMap<>();
+        tok.put("kind", "glm2");
+        tok.put("chat_format", chatFormat);
+        tok.put("encode_special_tokens", encodeSpecialTokens);
+        write(out, cfg, tokenizerModel, tok, weights, quantization, progress);
+    }
+
+    private static void write(Path out, ChatGlmConfig cfg, byte[] tokenizerModel, Map<String, Object> tokenizerJson,
+                              ChatGlmWeights weights, String quantization, LongConsumer progress) {
         List<Entry> entries = entries(weights);
         // layout: parts after the header, each aligned; the header is sized by writing it with offsets, twice
         Map<String, Object> header = new LinkedHashMap<>();
@@ -60,7 +79,7 @@ public final class CglmWriter {
         header.put("created_by", "chatglm4j");
         header.put("quantization", quantization);
         header.put("config", cfg.toJson());
-        header.put("tokenizer_config", tokenizerJson(tokenizerConfig));
+        header.put("tokenizer_config", tokenizerJson);
         long[] crcs = new long[countParts(entries) + 1];
         crcs[0] = crc(MemorySegment.ofArray(tokenizerModel));
         int p = 1;
@@ -154,7 +173,19 @@ public final class CglmWriter {
      */
     public static void convert(Path folder, org.chatglm4j.quant.QuantFormat linears,
                                org.chatglm4j.quant.QuantFormat embeddings, Path out, LongConsumer progress) {
+        convert(folder, linears, embeddings, out, progress, null);
+    }
+
+    /** @param chatFormat ChatGLM2/3: the decided chat format to record (null: decide from the folder) */
+    public static void convert(Path folder, org.chatglm4j.quant.QuantFormat linears,
+                               org.chatglm4j.quant.QuantFormat embeddings, Path out, LongConsumer progress,
+                               org.chatglm4j.chat.ChatFormatKind.Decision chatFormat) {
         ChatGlmConfig cfg = ChatGlmConfig.load(folder.resolve("config.json"));
+        if (cfg.isGlm2()) {
+            convertGlm2(folder, cfg, linears, embeddings, out, progress, chatFormat != null ? chatFormat
+                    : org.chatglm4j.chat.ChatFormatKind.decide(null, null, folder));
+            return;
+        }
         Path modelFile = folder.resolve(org.chatglm4j.tokenizer.ChatGlmTokenizer.MODEL_FILE);
         Path tokConfig = folder.resolve(TokenizerConfig.FILE_NAME);
         TokenizerConfig tcfg = Files.exists(tokConfig) ? TokenizerConfig.read(tokConfig) : TokenizerConfig.defaults();
@@ -172,6 +203,29 @@ public final class CglmWriter {
             ChatGlmWeights w = ChatGlmWeights.load(cfg, ck.tensors(), folder.toString(), linears, embeddings, arena, pool);
             String q = cfg.quantizationBit() != 0 ? "int" + cfg.quantizationBit() : linears.id();
             write(out, cfg.withQuantizationBit(0), tokenizerBytes, tcfg, w, q, progress);
+        }
+    }
+
+    private static void convertGlm2(Path folder, ChatGlmConfig cfg, org.chatglm4j.quant.QuantFormat linears,
+                                    org.chatglm4j.quant.QuantFormat embeddings, Path out, LongConsumer progress,
+                                    org.chatglm4j.chat.ChatFormatKind.Decision format) {
+        boolean v3 = format.kind() == org.chatglm4j.chat.ChatFormatKind.GLM3;
+        // load the tokenizer once to validate it before spending minutes on the weights
+        org.chatglm4j.tokenizer.Glm2Tokenizer tok = org.chatglm4j.tokenizer.Glm2Tokenizer.load(folder, v3);
+        Path modelFile = folder.resolve(org.chatglm4j.tokenizer.Glm2Tokenizer.MODEL_FILE);
+        byte[] tokenizerBytes;
+        try {
+            tokenizerBytes = Files.readAllBytes(modelFile);
+        } catch (IOException e) {
+            throw new ChatGlmException(modelFile + ": cannot read: " + e.getMessage(), e);
+        }
+        try (org.chatglm4j.io.Checkpoint ck = org.chatglm4j.io.Checkpoint.open(folder);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+             org.chatglm4j.tensor.Parallel pool = org.chatglm4j.tensor.Parallel.ofAvailableProcessors()) {
+            ChatGlmWeights w = ChatGlmWeights.load(cfg, ck.tensors(), folder.toString(), linears, embeddings, arena, pool);
+            String q = cfg.quantizationBit() != 0 ? "int" + cfg.quantizationBit() : linears.id();
+            writeGlm2(out, cfg.withQuantizationBit(0), tokenizerBytes, format.kind().cliName(),
+                    tok.encodeSpecialTokens(), w, q, progress);
         }
     }
 
@@ -216,6 +270,7 @@ public final class CglmWriter {
     }
 
     private static List<Entry> entries(ChatGlmWeights w) {
+        if (w.config().isGlm2()) return entriesGlm2(w);
         List<Entry> out = new ArrayList<>();
         out.add(matrix("transformer.word_embeddings.weight", w.wordEmbeddings()));
         for (int i = 0; i < w.layers().length; i++) {
@@ -232,6 +287,25 @@ public final class CglmWriter {
         }
         out.add(vector("transformer.final_layernorm.weight", w.finalLayernormWeight()));
         out.add(vector("transformer.final_layernorm.bias", w.finalLayernormBias()));
+        return out;
+    }
+
+    /** ChatGLM2/3 under their reference names; RMSNorms have no bias, only the QKV linear has one. */
+    private static List<Entry> entriesGlm2(ChatGlmWeights w) {
+        List<Entry> out = new ArrayList<>();
+        out.add(matrix("transformer.embedding.word_embeddings.weight", w.wordEmbeddings()));
+        for (int i = 0; i < w.layers().length; i++) {
+            LayerWeights l = w.layers()[i];
+            String p = "transformer.encoder.layers." + i + ".";
+            out.add(vector(p + "input_layernorm.weight", l.inputLayernormWeight()));
+            linear(out, p + "self_attention.query_key_value", l.queryKeyValue());
+            linear(out, p + "self_attention.dense", l.dense());
+            out.add(vector(p + "post_attention_layernorm.weight", l.postAttentionLayernormWeight()));
+            linear(out, p + "mlp.dense_h_to_4h", l.denseHTo4h());
+            linear(out, p + "mlp.dense_4h_to_h", l.dense4hToH());
+        }
+        out.add(vector("transformer.encoder.final_layernorm.weight", w.finalLayernormWeight()));
+        out.add(matrix("transformer.output_layer.weight", w.lmHead()));
         return out;
     }
 

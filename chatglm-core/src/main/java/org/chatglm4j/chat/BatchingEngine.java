@@ -38,6 +38,8 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
 
     private final ChatGlmTokenizer tokenizer;
     private final ChatGlmModel model;
+    private final ChatFormat format;
+    private final PromptTokenizer prompts;
     private final int maxBatch;
     private final int capacity;
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -81,9 +83,16 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
 
     /** Starts the scheduler thread; {@code maxBatch} sequences decode together, {@code maxQueue} more may wait. */
     public BatchingEngine(ChatGlmTokenizer tokenizer, ChatGlmModel model, int maxBatch, int maxQueue) {
+        this(tokenizer, model, Glm1ChatFormat.INSTANCE, PromptTokenizer.of(tokenizer), maxBatch, maxQueue);
+    }
+
+    public BatchingEngine(ChatGlmTokenizer tokenizer, ChatGlmModel model, ChatFormat format, PromptTokenizer prompts,
+                          int maxBatch, int maxQueue) {
         if (maxBatch < 1 || maxQueue < 0) throw new IllegalArgumentException("maxBatch >= 1 and maxQueue >= 0");
         this.tokenizer = tokenizer;
         this.model = model;
+        this.format = format;
+        this.prompts = prompts;
         this.maxBatch = maxBatch;
         this.capacity = maxBatch + maxQueue;
         this.scheduler = Thread.ofPlatform().name("chatglm-scheduler").daemon(true).start(this::schedule);
@@ -91,11 +100,14 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
 
     /** A batching engine over a loaded model (which stays the caller's to close). */
     public BatchingEngine(ChatGLM glm, int maxBatch, int maxQueue) {
-        this(glm.tokenizer(), glm.model(), maxBatch, maxQueue);
+        this(glm.glm2Tokenizer() == null ? glm.tokenizer() : null, glm.model(), glm.chatTemplate(),
+                glm.promptTokenizer(), maxBatch, maxQueue);
     }
 
+    /** ChatGLM-6B's tokenizer (a clear error for a ChatGLM2/3 model: see {@link #promptTokenizer()}). */
     @Override
     public ChatGlmTokenizer tokenizer() {
+        if (tokenizer == null) throw new ChatGlmException("a ChatGLM2/3 model has no ChatGLM-6B tokenizer");
         return tokenizer;
     }
 
@@ -130,13 +142,30 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     }
 
     @Override
+    public ChatFormat chatTemplate() {
+        return format;
+    }
+
+    @Override
+    public PromptTokenizer promptTokenizer() {
+        return prompts;
+    }
+
+    @Override
     public ChatResponse streamChat(String query, List<Round> history, GenerationConfig config, ChatListener listener,
                                    Cancellation cancellation) {
+        return ChatTurns.viaMessages(this, query, history, config, listener, cancellation);
+    }
+
+    @Override
+    public ConversationResponse streamChat(List<Message> history, Message message, GenerationConfig config,
+                                           ChatListener listener, Cancellation cancellation) {
         if (closed) throw new IllegalStateException("engine is closed");
-        List<Round> past = history == null ? List.of() : List.copyOf(history);
+        List<Message> past = history == null ? List.of() : List.copyOf(history);
         config.checkBeamSearch();
-        PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
-        Job job = new Job(prompt.ids(), config, cancellation);
+        List<Message> seen = ChatTurns.withTurn(past, message);
+        PreparedPrompt prompt = format.prepare(prompts, past, message, config);
+        Job job = new Job(prompt.ids(), format.forChat(config, prompts), cancellation);
         job.submitted = System.nanoTime();
         if (inFlight.incrementAndGet() > capacity) {
             inFlight.decrementAndGet();
@@ -144,7 +173,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     + (capacity - maxBatch) + " places in the queue are taken");
         }
         waiting.add(job);
-        ReplyAssembler reply = new ReplyAssembler(tokenizer, listener, config.stop());
+        ReplyAssembler reply = new ReplyAssembler(format, prompts, seen, listener, config.stop());
         List<Integer> generated = new ArrayList<>();
         try {
             while (true) {
@@ -173,10 +202,9 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         long prefill = Math.max(0, job.firstToken - job.submitted);
         GenerationResult result = new GenerationResult(prompt.ids(), ids, reason, prefill,
                 Math.max(0, job.finished - job.firstToken));
-        String response = reply.finish(result);
-        List<Round> newHistory = new ArrayList<>(past);
-        newHistory.add(new Round(query, response));
-        return new ChatResponse(response, List.copyOf(newHistory), reason, prompt.ids().length, ids.length,
+        ChatFormat.Reply r = reply.finish(result);
+        seen.addAll(r.added());
+        return new ConversationResponse(r.reply(), List.copyOf(seen), reason, prompt.ids().length, ids.length,
                 prompt.dropped(), result);
     }
 

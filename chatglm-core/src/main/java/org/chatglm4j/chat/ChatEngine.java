@@ -22,6 +22,38 @@ public interface ChatEngine {
     ChatResponse streamChat(String query, List<Round> history, GenerationConfig config, ChatListener listener,
                             Cancellation cancellation);
 
+    /**
+     * A reply to a conversation of messages with roles (ChatGLM3's {@code chat(query, history, role)}: the new
+     * message is {@code message}). ChatGLM-6B and ChatGLM2-6B take alternating user and assistant messages only.
+     * An engine that implements only the rounds API serves such conversations through it.
+     */
+    default ConversationResponse streamChat(List<Message> history, Message message, GenerationConfig config,
+                                            ChatListener listener, Cancellation cancellation) {
+        List<Message> past = history == null ? List.of() : history;
+        ChatResponse r = streamChat(message.content(), Rounds.fromMessages(past, message, chatTemplate().name()), config,
+                listener, cancellation);
+        List<Message> all = ChatTurns.withTurn(past, message);
+        all.add(Message.assistant(null, r.response()));
+        return new ConversationResponse(AssistantReply.text(r.response()), List.copyOf(all), r.finishReason(),
+                r.promptTokens(), r.completionTokens(), 2 * r.droppedRounds(), r.generation());
+    }
+
+    /** The tokenizer as the chat template uses it. */
+    default PromptTokenizer promptTokenizer() {
+        return PromptTokenizer.of(tokenizer());
+    }
+
+    /** Tokens of the whole prompt for {@code history} and {@code message}, before any history is left out. */
+    default int promptLength(List<Message> history, Message message) {
+        return chatTemplate().prepare(promptTokenizer(), history, message, GenerationConfig.greedy(Integer.MAX_VALUE))
+                .ids().length;
+    }
+
+    /** The chat template of the loaded model. */
+    default ChatFormat chatTemplate() {
+        return Glm1ChatFormat.INSTANCE;
+    }
+
     /** The tokenizer of the model behind this engine. */
     ChatGlmTokenizer tokenizer();
 

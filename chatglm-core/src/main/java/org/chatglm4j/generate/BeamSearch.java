@@ -30,7 +30,9 @@ import java.util.List;
  */
 public final class BeamSearch implements AutoCloseable {
     private final Sequence prompt;            // runs the prompt, knows the decode positions
-    private final int k, vocab, eos, promptLength, limit;
+    private final int k, vocab, promptLength, limit;
+    /** The reference's eos_token_id list: any ends a hypothesis; finalize puts back the first. */
+    private final int[] eos;
     private final RepetitionPenalty repetition;
     private final BeamHypotheses hypotheses;
     private final float[] scores;             // [k, vocab] processed log-probabilities of this step
@@ -57,7 +59,8 @@ public final class BeamSearch implements AutoCloseable {
         ChatGlmConfig cfg = model.config();
         this.k = config.numBeams();
         this.vocab = cfg.vocabSize();
-        this.eos = cfg.eosTokenId();
+        this.eos = config.eosTokenIds().isEmpty() ? new int[] {cfg.eosTokenId()}
+                : config.eosTokenIds().stream().mapToInt(Integer::intValue).toArray();
         this.promptLength = promptIds.length;
         this.limit = config.limitFor(promptIds.length);
         this.repetition = config.sampling().repetitionPenalty() != 1.0
@@ -123,7 +126,7 @@ public final class BeamSearch implements AutoCloseable {
         int next = 0;
         for (int rank = 0; rank < 2 * k && next < k; rank++) {
             int beam = topIndex[rank] / vocab, token = topIndex[rank] % vocab;
-            if (token == eos) {
+            if (isEos(token)) {
                 if (rank < k) hypotheses.add(Arrays.copyOf(ids[beam], length), topScore[rank], true);
             } else {
                 sources[next] = beam;
@@ -206,7 +209,7 @@ public final class BeamSearch implements AutoCloseable {
             output = new int[0];
         } else {
             output = Arrays.copyOfRange(best.ids(), promptLength, best.ids().length + (best.eos() ? 1 : 0));
-            if (best.eos()) output[output.length - 1] = eos;
+            if (best.eos()) output[output.length - 1] = eos[0];
         }
         finish = cancelled || best == null ? FinishReason.CANCELLED : best.eos() ? FinishReason.EOS : FinishReason.LENGTH;
         closeCaches();
@@ -266,5 +269,10 @@ public final class BeamSearch implements AutoCloseable {
     @Override
     public void close() {
         closeCaches();
+    }
+
+    private boolean isEos(int token) {
+        for (int e : eos) if (token == e) return true;
+        return false;
     }
 }

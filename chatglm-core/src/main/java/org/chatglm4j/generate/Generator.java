@@ -37,6 +37,23 @@ public final class Generator {
                                      Cancellation cancellation) {
         if (config.beamSearch()) return beamSearch(inputIds, config, listener, cancellation);
         Sequence seq = new Sequence(model, inputIds, config);
+        try {
+            return run(seq, listener, cancellation);
+        } finally {
+            seq.cache().close();
+        }
+    }
+
+    /**
+     * Generates from {@code newIds} fed on top of {@code cache} (ChatGLM2/3, the reference's past_key_values), which
+     * is left open holding every token fed — all but the last generated one, as in the reference.
+     */
+    public GenerationResult generateOn(org.chatglm4j.model.KvCache cache, int[] newIds, GenerationConfig config,
+                                       TokenListener listener, Cancellation cancellation) {
+        return run(Sequence.continuing(model, cache, newIds, config), listener, cancellation);
+    }
+
+    private GenerationResult run(Sequence seq, TokenListener listener, Cancellation cancellation) {
         current = seq;
         long t0 = System.nanoTime(), prefill = 0;
         try {
@@ -54,7 +71,6 @@ public final class Generator {
         } finally {
             current = null;
             batch.clear();
-            seq.cache().close();
         }
         long total = System.nanoTime() - t0;
         return new GenerationResult(seq.promptIds(), seq.generatedIds(), seq.finishReason(), prefill, total - prefill);

@@ -21,7 +21,10 @@ import java.util.regex.Pattern;
  * chosen: the repository's {@code *.py} files (custom modeling code) and anything else are left alone.
  */
 final class ModelFiles {
-    static final List<String> REQUIRED = List.of("config.json", "tokenizer_config.json", "ice_text.model");
+    static final List<String> REQUIRED = List.of("config.json", "tokenizer_config.json");
+    /** One of these: ChatGLM-6B's tokenizer, or ChatGLM2/3's (THUDM/chatglm2-6b, chatglm3-6b, codegeex2-6b). */
+    static final List<String> TOKENIZERS = List.of("ice_text.model", "tokenizer.model");
+    private static final String TOKENIZER_CHOICES = "ice_text.model or tokenizer.model";
     /** Fetched when the repository has them. */
     static final List<String> OPTIONAL = List.of("generation_config.json");
 
@@ -69,6 +72,9 @@ final class ModelFiles {
             if (have.contains(f)) files.add(f);
             else lacking.add(f);
         }
+        String tokenizer = TOKENIZERS.stream().filter(have::contains).findFirst().orElse(null);
+        if (tokenizer != null) files.add(tokenizer);
+        else lacking.add(TOKENIZER_CHOICES);
         Weights weights = null;
         for (Weights w : Weights.values()) {
             if (have.contains(w.file)) {
@@ -78,7 +84,7 @@ final class ModelFiles {
         }
         if (weights == null) lacking.add("weights (" + WEIGHT_CHOICES + ")");
         if (!lacking.isEmpty()) {
-            throw new ChatGlmException(what + " is not a ChatGLM-6B model repository: it has no "
+            throw new ChatGlmException(what + " is not a ChatGLM model repository: it has no "
                     + String.join(", ", lacking));
         }
         for (String f : OPTIONAL) if (have.contains(f)) files.add(f);
@@ -128,6 +134,7 @@ final class ModelFiles {
     static List<String> missing(Path folder) {
         List<String> lacking = new ArrayList<>();
         for (String f : REQUIRED) if (!HubCache.present(folder.resolve(f))) lacking.add(f);
+        if (TOKENIZERS.stream().noneMatch(f -> HubCache.present(folder.resolve(f)))) lacking.add(TOKENIZER_CHOICES);
         Weights found = null;
         for (Weights w : Weights.values()) {
             if (HubCache.present(folder.resolve(w.file))) {

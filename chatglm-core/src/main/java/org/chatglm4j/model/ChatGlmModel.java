@@ -36,7 +36,7 @@ public final class ChatGlmModel {
         this.config = prefix == null ? weights.config()
                 : weights.config().withPrefix(prefix.preSeqLen(), prefix.projection());
         this.weights = weights;
-        this.rotary = new Rotary(config.rotaryDim());
+        this.rotary = config.isGlm2() ? null : new Rotary(config.rotaryDim());
         this.pool = pool;
         this.prefix = prefix;
         this.prefixPast = prefix == null ? null : prefix.pastKeyValues(config);
@@ -72,14 +72,15 @@ public final class ChatGlmModel {
 
     /** An empty cache for a new sequence, holding the P-tuning prefix keys/values if the model has a prefix. */
     public KvCache newCache() {
-        KvCache cache = new KvCache(config.numLayers(), config.numAttentionHeads(), config.headSize(), kvPrecision);
+        // v1: one key/value per head; v2: per key/value group only (16x smaller at the 6B geometry)
+        KvCache cache = new KvCache(config.numLayers(), config.kvGroups(), config.headSize(), kvPrecision);
         if (prefixPast != null) {
-            int pre = prefix.preSeqLen(), h = config.hiddenSize(), hd = config.headSize(), row = 2 * config.numLayers() * h;
+            int pre = prefix.preSeqLen(), w = config.kvWidth(), hd = config.headSize(), row = 2 * config.numLayers() * w;
             cache.reserve(pre);
             for (int l = 0; l < config.numLayers(); l++) {
                 for (int p = 0; p < pre; p++) {
-                    int k = p * row + 2 * l * h, v = k + h;   // [pre, 2L, heads, hd]: slice 2l keys, 2l+1 values
-                    for (int hh = 0; hh < config.numAttentionHeads(); hh++) {
+                    int k = p * row + 2 * l * w, v = k + w;   // [pre, 2L, groups, hd]: slice 2l keys, 2l+1 values
+                    for (int hh = 0; hh < config.kvGroups(); hh++) {
                         cache.put(l, p, hh, prefixPast, k + hh * hd, prefixPast, v + hh * hd);
                     }
                 }

@@ -63,6 +63,7 @@ public record ChatGlmWeights(
                     + "; quantizing again needs a float16 checkpoint");
         }
         Loader l = new Loader(tensors, source, linears, arena, pool);
+        if (cfg.isGlm2()) return loadGlm2(cfg, l, embeddings);
         int h = cfg.hiddenSize(), inner = cfg.innerHiddenSize();
         WeightMatrix wordEmbeddings = l.quantized(l.matrix("transformer.word_embeddings.weight", cfg.vocabSize(), h),
                 embeddings, "transformer.word_embeddings.weight");
@@ -82,6 +83,32 @@ public record ChatGlmWeights(
                 wordEmbeddings);
     }
 
+    /**
+     * ChatGLM2/3: RMSNorms (weights only), fused QKV [P + 2·G·d, H] with bias, dense [H, P], SwiGLU h→4h [2F, H] and
+     * 4h→h [H, F] without biases, a final RMSNorm and an untied {@code output_layer} [V, H]. The embeddings and the
+     * output layer take the {@code embeddings} format (fp16 as stored when NONE).
+     */
+    private static ChatGlmWeights loadGlm2(ChatGlmConfig cfg, Loader l, QuantFormat embeddings) {
+        int h = cfg.hiddenSize(), f = cfg.innerHiddenSize(), p = cfg.projectionSize();
+        String emb = "transformer.embedding.word_embeddings.weight";
+        WeightMatrix wordEmbeddings = l.quantized(l.matrix(emb, cfg.vocabSize(), h), embeddings, emb);
+        LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String pre = "transformer.encoder.layers." + i + ".";
+            layers[i] = new LayerWeights(
+                    l.vector(pre + "input_layernorm.weight", h), null,
+                    l.linear(pre + "self_attention.query_key_value", cfg.qkvSize(), h, cfg),
+                    l.linearNoBias(pre + "self_attention.dense", h, p, cfg),
+                    l.vector(pre + "post_attention_layernorm.weight", h), null,
+                    l.linearNoBias(pre + "mlp.dense_h_to_4h", 2 * f, h, cfg),
+                    l.linearNoBias(pre + "mlp.dense_4h_to_h", h, f, cfg));
+        }
+        String out = "transformer.output_layer.weight";
+        WeightMatrix outputLayer = l.quantized(l.matrix(out, cfg.vocabSize(), h), embeddings, out);
+        return new ChatGlmWeights(cfg, wordEmbeddings, layers,
+                l.vector("transformer.encoder.final_layernorm.weight", h), null, outputLayer);
+    }
+
     /** Parameter count of the model as the reference counts it (lm_head shares the embeddings). */
     public long parameterCount() {
         return parameterCount(config);
@@ -89,6 +116,11 @@ public record ChatGlmWeights(
 
     /** {@link #parameterCount()} from the configuration alone (e.g. for a checkpoint whose weights are not loaded). */
     public static long parameterCount(ChatGlmConfig c) {
+        if (c.isGlm2()) {   // untied output layer; norms without bias; only the QKV has a bias
+            long h = c.hiddenSize(), f = c.innerHiddenSize(), p = c.projectionSize(), qkv = c.qkvSize();
+            long perLayer = 2 * h + (qkv * h + qkv) + h * p + 2 * f * h + h * f;
+            return 2L * c.vocabSize() * h + c.numLayers() * perLayer + h;
+        }
         long h = c.hiddenSize(), inner = c.innerHiddenSize();
         long perLayer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (inner * h + inner) + (h * inner + h);
         return (long) c.vocabSize() * h + c.numLayers() * perLayer + 2 * h;
@@ -133,7 +165,14 @@ public record ChatGlmWeights(
         }
 
         Linear linear(String prefix, int rows, int cols, ChatGlmConfig cfg) {
-            float[] bias = vector(prefix + ".bias", rows);
+            return linear(prefix, rows, cols, cfg, vector(prefix + ".bias", rows));
+        }
+
+        Linear linearNoBias(String prefix, int rows, int cols, ChatGlmConfig cfg) {
+            return linear(prefix, rows, cols, cfg, null);
+        }
+
+        Linear linear(String prefix, int rows, int cols, ChatGlmConfig cfg, float[] bias) {
             String name = prefix + ".weight";
             return switch (cfg.quantizationBit()) {
                 case 8 -> {   // reference QuantizedLinear: int8 [rows, cols] + fp16 weight_scale [rows], repacked once

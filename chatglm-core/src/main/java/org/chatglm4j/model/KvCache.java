@@ -284,6 +284,70 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Multi-query attention scores: {@code out[j·stride + c] = q_j·K[c]} for the {@code nq} queries at
+     * {@code q[qOff + j·headSize]} that share key/value head {@code h}, over its first {@code keys} positions. Each
+     * key is read from the cache once for all the queries (it stays in L1 between them), so heads sharing a group
+     * cost one pass over the group's keys, not one per head. {@code kbuf} holds {@code headSize} floats.
+     */
+    void scoresShared(int layer, int h, float[] q, int qOff, int nq, int keys, float[] out, int stride, float[] kbuf) {
+        for (int c0 = 0; c0 < keys; c0 += BLOCK) {
+            int n = Math.min(BLOCK, keys - c0), base = offset(c0, h);
+            MemorySegment kb = this.keys[layer][c0 / BLOCK];
+            for (int i = 0; i < n; i++) {
+                readRow(kb, base + i * headSize, kbuf);
+                for (int j = 0; j < nq; j++) {
+                    int qo = qOff + j * headSize;
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int d = 0; d < headSize; d += 8) {
+                        acc = FloatVector.fromArray(F, q, qo + d).fma(FloatVector.fromArray(F, kbuf, d), acc);
+                    }
+                    out[j * stride + c0 + i] = acc.reduceLanes(VectorOperators.ADD);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code out[oOff + j·oStride …] += Σ_c p[j·pStride + c]·V[c]} for the {@code nq} queries sharing head {@code h}:
+     * each value row is read once for all of them. {@code vbuf} holds {@code headSize} floats.
+     */
+    void weightedValuesShared(int layer, int h, float[] p, int pStride, int nq, int keys, float[] out, int oOff,
+                              int oStride, float[] vbuf) {
+        for (int c0 = 0; c0 < keys; c0 += BLOCK) {
+            int n = Math.min(BLOCK, keys - c0), base = offset(c0, h);
+            MemorySegment vb = values[layer][c0 / BLOCK];
+            for (int i = 0; i < n; i++) {
+                readRow(vb, base + i * headSize, vbuf);
+                for (int j = 0; j < nq; j++) {
+                    FloatVector w = FloatVector.broadcast(F, p[j * pStride + c0 + i]);
+                    int oo = oOff + j * oStride;
+                    for (int d = 0; d < headSize; d += 8) {
+                        FloatVector.fromArray(F, vbuf, d).fma(w, FloatVector.fromArray(F, out, oo + d))
+                                .intoArray(out, oo + d);
+                    }
+                }
+            }
+        }
+    }
+
+    /** One cached key or value row ({@code headSize} values at element offset {@code o}) as float32. */
+    private void readRow(MemorySegment block, int o, float[] dst) {
+        if (precision == Precision.F32) {
+            MemorySegment.copy(block, FLOAT, 4L * o, dst, 0, headSize);
+            return;
+        }
+        for (int d = 0; d < headSize; d += 8) {
+            IntVector x = (IntVector) ShortVector.fromMemorySegment(S, block, 2L * (o + d), ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            IntVector mag = x.and(0x7FFF);
+            IntVector sh = mag.lanewise(VectorOperators.LSHL, 13);
+            IntVector bits = sh.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(sh.or(0x7F800000), mag.compare(VectorOperators.GE, 0x7C00));
+            bits.or(x.and(0x80000000)).reinterpretAsFloats().intoArray(dst, d);
+        }
+    }
+
     /** Frees the cache's memory; the cache must not be used afterwards. */
     @Override
     public void close() {

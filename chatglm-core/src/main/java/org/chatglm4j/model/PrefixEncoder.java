@@ -20,14 +20,16 @@ public record PrefixEncoder(int preSeqLen, boolean projection, float[] embedding
 
     /** Loads the prefix encoder tensors (names with or without the {@code transformer.prefix_encoder.} prefix). */
     public static PrefixEncoder load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source) {
-        int pre = cfg.preSeqLen(), h = cfg.hiddenSize(), out = 2 * cfg.numLayers() * h;
+        int pre = cfg.preSeqLen(), h = cfg.hiddenSize(), out = 2 * cfg.numLayers() * cfg.kvWidth();
+        // the projection's input: the hidden size in v1, the key/value size in v2 (trans.0 maps it to hidden)
+        int e = cfg.isGlm2() ? out : h;
         if (pre <= 0) throw new ChatGlmException(source + ": config has no pre_seq_len, not a P-tuning checkpoint");
         if (!cfg.prefixProjection()) {
             return new PrefixEncoder(pre, false, get(tensors, "embedding.weight", source, pre, out), null, null, null, null);
         }
         return new PrefixEncoder(pre, true,
-                get(tensors, "embedding.weight", source, pre, h),
-                get(tensors, "trans.0.weight", source, h, h), get(tensors, "trans.0.bias", source, h),
+                get(tensors, "embedding.weight", source, pre, e),
+                get(tensors, "trans.0.weight", source, h, e), get(tensors, "trans.0.bias", source, h),
                 get(tensors, "trans.2.weight", source, out, h), get(tensors, "trans.2.bias", source, out));
     }
 
@@ -44,14 +46,15 @@ public record PrefixEncoder(int preSeqLen, boolean projection, float[] embedding
 
     /** The past keys/values {@code [pre, 2·L·h]}: row p holds, for each layer, its key then its value vector. */
     public float[] pastKeyValues(ChatGlmConfig cfg) {
-        int h = cfg.hiddenSize(), out = 2 * cfg.numLayers() * h;
+        int h = cfg.hiddenSize(), out = 2 * cfg.numLayers() * cfg.kvWidth();
+        int e = cfg.isGlm2() ? out : h;
         if (!projection) return embedding.clone();
         float[] result = new float[preSeqLen * out];
         float[] hidden = new float[h];
         for (int p = 0; p < preSeqLen; p++) {
             for (int o = 0; o < h; o++) {           // hidden = tanh(e · W₀ᵀ + b₀)
                 float s = 0;
-                for (int i = 0; i < h; i++) s += embedding[p * h + i] * trans0Weight[o * h + i];
+                for (int i = 0; i < e; i++) s += embedding[p * e + i] * trans0Weight[o * e + i];
                 hidden[o] = (float) Math.tanh(s + trans0Bias[o]);
             }
             for (int o = 0; o < out; o++) {         // past = hidden · W₂ᵀ + b₂

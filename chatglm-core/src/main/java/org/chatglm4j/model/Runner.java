@@ -68,6 +68,8 @@ public final class Runner {
     private final Parallel.RangeTask ropeTask = this::ropeAndStoreRows;
     private final Parallel.RangeTask attentionTask = this::attentionUnits;
     private final Parallel.RangeTask residualTask = this::residualRows;
+    /** ChatGLM2/3's forward, chosen once here from the architecture; null for ChatGLM-6B. */
+    private final Glm2Forward glm2;
 
     Runner(ChatGlmModel model) {
         this.cfg = model.config();
@@ -80,10 +82,12 @@ public final class Runner {
         this.inner = cfg.innerHiddenSize();
         this.vocab = cfg.vocabSize();
         this.angles = cfg.rotaryDim() / 2;
-        int t = pool.threads();
-        this.mlp = new float[MLP_CHUNK * inner];
-        this.outHidden = new float[LOGIT_CHUNK * h];
-        this.logits = new float[LOGIT_CHUNK * vocab];
+        this.glm2 = cfg.isGlm2() ? new Glm2Forward(model) : null;
+        int t = glm2 != null ? 0 : pool.threads();   // v2 keeps its own scratch
+        int chunk = glm2 != null ? 0 : 1;
+        this.mlp = new float[chunk * MLP_CHUNK * inner];
+        this.outHidden = new float[chunk * LOGIT_CHUNK * h];
+        this.logits = new float[chunk * LOGIT_CHUNK * vocab];
         this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(h, inner))];
         this.query = new float[t][hd];
         this.scores = new float[t][KvCache.BLOCK];
@@ -94,6 +98,10 @@ public final class Runner {
      * to {@code sink}, segment by segment in batch order.
      */
     public void forward(Batch b, LogitsSink sink) {
+        if (glm2 != null) {
+            glm2.forward(b, sink);
+            return;
+        }
         int rows = b.rows();
         if (rows == 0) return;
         ensureCapacity(rows);

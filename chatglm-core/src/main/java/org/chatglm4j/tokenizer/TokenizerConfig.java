@@ -63,20 +63,7 @@ public record TokenizerConfig(String bosToken, String eosToken, String endToken,
     /** Reads a {@code tokenizer_config.json}; absent keys keep {@link #defaults()}. */
     public static TokenizerConfig read(Path file) {
         String source = file.toString();
-        JsonNode root;
-        try {
-            if (Files.size(file) > MAX_FILE_BYTES) {
-                throw new ChatGlmException(source + ": too large for a tokenizer config");
-            }
-            root = new ObjectMapper().readTree(file.toFile());
-        } catch (NoSuchFileException e) {
-            throw new ChatGlmException(source + ": no such file", e);
-        } catch (JacksonException e) {
-            throw new ChatGlmException(source + ": invalid JSON: " + firstLine(e.getOriginalMessage()), e);
-        } catch (IOException e) {
-            throw new ChatGlmException(source + ": cannot read: " + e, e);
-        }
-        if (root == null || !root.isObject()) throw new ChatGlmException(source + ": expected a JSON object");
+        JsonNode root = readObject(file);
         TokenizerConfig d = defaults();
         try {
             int images = intValue(root, "num_image_tokens", d.numImageTokens(), source);
@@ -97,6 +84,26 @@ public record TokenizerConfig(String bosToken, String eosToken, String endToken,
         } catch (IllegalArgumentException e) {
             throw new ChatGlmException(source + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A {@code tokenizer_config.json} as a JSON object (size-limited; a clear error for anything else). */
+    static JsonNode readObject(Path file) {
+        String source = file.toString();
+        JsonNode root;
+        try {
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw new ChatGlmException(source + ": too large for a tokenizer config");
+            }
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (NoSuchFileException e) {
+            throw new ChatGlmException(source + ": no such file", e);
+        } catch (JacksonException e) {
+            throw new ChatGlmException(source + ": invalid JSON: " + firstLine(e.getOriginalMessage()), e);
+        } catch (IOException e) {
+            throw new ChatGlmException(source + ": cannot read: " + e, e);
+        }
+        if (root == null || !root.isObject()) throw new ChatGlmException(source + ": expected a JSON object");
+        return root;
     }
 
     private static String firstLine(String s) {

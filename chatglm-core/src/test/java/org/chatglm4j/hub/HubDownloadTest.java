@@ -362,8 +362,8 @@ class HubDownloadTest {
 
         assertThatThrownBy(() -> ModelLocator.resolve("oracle/bare", "main", options(), DownloadListener.NONE))
                 .isInstanceOf(ChatGlmException.class)
-                .hasMessage("oracle/bare@main is not a ChatGLM-6B model repository: it has no "
-                        + "tokenizer_config.json, ice_text.model");
+                .hasMessage("oracle/bare@main is not a ChatGLM model repository: it has no "
+                        + "tokenizer_config.json, ice_text.model or tokenizer.model");
         assertThat(hub.requests).noneMatch(r -> r.contains("/resolve/"));
     }
 

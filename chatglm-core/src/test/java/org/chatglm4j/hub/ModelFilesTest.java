@@ -55,9 +55,21 @@ class ModelFilesTest {
     void planNamesWhatTheRepoLacks() {
         assertThatThrownBy(() -> ModelFiles.plan("x/y@main", List.of("config.json", "modeling_chatglm.py")))
                 .isInstanceOf(ChatGlmException.class)
-                .hasMessage("x/y@main is not a ChatGLM-6B model repository: it has no tokenizer_config.json, "
-                        + "ice_text.model, weights (model.safetensors, model.safetensors.index.json, "
+                .hasMessage("x/y@main is not a ChatGLM model repository: it has no tokenizer_config.json, "
+                        + "ice_text.model or tokenizer.model, weights (model.safetensors, model.safetensors.index.json, "
                         + "pytorch_model.bin or pytorch_model.bin.index.json)");
+    }
+
+    /** THUDM/chatglm2-6b, chatglm3-6b and codegeex2-6b: tokenizer.model and seven .bin shards behind an index. */
+    @Test
+    void chatglm2RepositoryListing() {
+        List<String> listing = new java.util.ArrayList<>(List.of("config.json", "tokenizer_config.json",
+                "tokenizer.model", "tokenization_chatglm.py", "modeling_chatglm.py", "pytorch_model.bin.index.json"));
+        for (int i = 1; i <= 7; i++) listing.add("pytorch_model-0000" + i + "-of-00007.bin");
+        ModelFiles.Plan plan = ModelFiles.plan("THUDM/chatglm2-6b@main", listing);
+        assertThat(plan.weights()).isEqualTo(ModelFiles.Weights.PYTORCH_INDEX);
+        assertThat(plan.files()).containsExactly("config.json", "tokenizer_config.json", "tokenizer.model",
+                "pytorch_model.bin.index.json");
     }
 
     @Test
@@ -123,9 +135,10 @@ class ModelFilesTest {
     void missingListsWhatAFolderLacks() throws IOException {
         assertThat(ModelFiles.missing(Fixtures.path("model_a/checkpoint"))).isEmpty();
         assertThat(ModelFiles.missing(Fixtures.path("model_a/checkpoint_sharded")))
-                .containsExactly("tokenizer_config.json", "ice_text.model");
+                .containsExactly("tokenizer_config.json", "ice_text.model or tokenizer.model");
+        assertThat(ModelFiles.missing(Fixtures.path("glm2/model/checkpoint"))).isEmpty();
         assertThat(ModelFiles.missing(dir.resolve("absent")))
-                .containsExactly("config.json", "tokenizer_config.json", "ice_text.model",
+                .containsExactly("config.json", "tokenizer_config.json", "ice_text.model or tokenizer.model",
                         "weights (model.safetensors, model.safetensors.index.json, pytorch_model.bin or "
                                 + "pytorch_model.bin.index.json)");
 

@@ -21,11 +21,19 @@ record CompletionRequest(Conversation conversation, GenerationConfig config, int
     static final int MAX_STOP_STRINGS = 16;
 
     static CompletionRequest parse(JsonNode body, int modelContext) {
+        return parse(body, modelContext, false);
+    }
+
+    /**
+     * @param roles a ChatGLM3 model: the messages (with tool messages) and the tools are read by {@link ToolCalling};
+     *              {@link #conversation()} is then null
+     */
+    static CompletionRequest parse(JsonNode body, int modelContext, boolean roles) {
         if (body == null || !body.isObject()) {
             throw ApiError.badRequest(null, "the request body must be a JSON object");
         }
         JsonArgs.string(body, "model"); // any model name is served by the one loaded model; only its type is checked
-        Conversation conv = Conversation.fromMessages(body.get("messages"));
+        Conversation conv = roles ? null : Conversation.fromMessages(body.get("messages"));
 
         Integer n = JsonArgs.integer(body, "n");
         if (n != null && n != 1) throw ApiError.badRequest("n", "only n = 1 is supported, got " + n);
@@ -63,7 +71,7 @@ record CompletionRequest(Conversation conversation, GenerationConfig config, int
             includeUsage = iu != null && iu;
         }
         JsonNode tools = body.get("tools");
-        if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
+        if (!roles && tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
             throw ApiError.badRequest("tools", "tools are not supported by this model");
         }
         JsonNode format = body.get("response_format");

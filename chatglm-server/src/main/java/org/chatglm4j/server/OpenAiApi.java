@@ -4,9 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.chatglm4j.ChatGlmException;
-import org.chatglm4j.chat.ChatPrompt;
 import org.chatglm4j.chat.ChatResponse;
 import org.chatglm4j.chat.EngineBusyException;
+import org.chatglm4j.chat.Glm3ChatFormat;
+import org.chatglm4j.chat.Message;
 import org.chatglm4j.generate.FinishReason;
 
 import java.io.IOException;
@@ -53,17 +54,15 @@ final class OpenAiApi {
 
     void chatCompletions(Exchange ex) throws IOException {
         JsonNode body = ctx.parseObject(ex.readBody(ctx.options().maxBodyBytes()));
+        if (ctx.engine().chatTemplate() instanceof Glm3ChatFormat) {
+            new Glm3Completions(ctx, this).chatCompletions(ex, body);
+            return;
+        }
         CompletionRequest req = CompletionRequest.parse(body, ctx.modelContext());
         Conversation conv = req.conversation();
-        int promptTokens = ctx.engine().tokenizer().encodeForModel(ChatPrompt.build(conv.query(), conv.history())).length;
+        int promptTokens = ctx.engine().promptLength(Message.fromRounds(conv.history()), Message.user(conv.query()));
         ex.tokensIn = promptTokens;
-        int room = Math.max(req.maxTokens(), 1);
-        if (promptTokens + room > req.contextLength()) {
-            throw ApiError.badRequest("messages", "context_length_exceeded", "the context is " + req.contextLength()
-                    + " tokens but the messages take " + promptTokens + " tokens"
-                    + (req.maxTokens() > 0 ? " and " + req.maxTokens() + " more are asked for the reply"
-                    : ", which leaves no room for a reply") + "; send fewer or shorter messages");
-        }
+        checkContext(req, promptTokens);
         Admission.Ticket ticket;
         try {
             ticket = ctx.admission().enter();
@@ -76,6 +75,16 @@ final class OpenAiApi {
             else complete(ex, req, ticket, control);
         } finally {
             control.close();
+        }
+    }
+
+    static void checkContext(CompletionRequest req, int promptTokens) {
+        int room = Math.max(req.maxTokens(), 1);
+        if (promptTokens + room > req.contextLength()) {
+            throw ApiError.badRequest("messages", "context_length_exceeded", "the context is " + req.contextLength()
+                    + " tokens but the messages take " + promptTokens + " tokens"
+                    + (req.maxTokens() > 0 ? " and " + req.maxTokens() + " more are asked for the reply"
+                    : ", which leaves no room for a reply") + "; send fewer or shorter messages");
         }
     }
 
@@ -194,7 +203,7 @@ final class OpenAiApi {
      * The text still to send: the deltas are a prefix of the final reply by the listener's contract; should they
      * ever not be, the client's text would be wrong, so say so in the log rather than send a wrong correction.
      */
-    private static String rest(String response, CharSequence emitted) {
+    static String rest(String response, CharSequence emitted) {
         if (response.length() >= emitted.length() && response.startsWith(emitted.toString())) {
             return response.substring(emitted.length());
         }
@@ -203,7 +212,7 @@ final class OpenAiApi {
     }
 
     /** Writes one event; false (and the generation cancelled) when the client is gone. */
-    private boolean send(Exchange ex, RequestControl control, byte[] event) {
+    boolean send(Exchange ex, RequestControl control, byte[] event) {
         try {
             ex.write(false, event);
             return true;
@@ -216,12 +225,12 @@ final class OpenAiApi {
         }
     }
 
-    private boolean send(Exchange ex, RequestControl control, ObjectNode chunk) {
+    boolean send(Exchange ex, RequestControl control, ObjectNode chunk) {
         return send(ex, control, ("data: " + ctx.write(chunk) + "\n\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** An error in a stream: a plain HTTP error while nothing was sent yet, else an error event and the end. */
-    private void streamError(Exchange ex, RequestControl control, ApiError err) {
+    void streamError(Exchange ex, RequestControl control, ApiError err) {
         if (!ex.hasWritten()) throw err;
         ex.status = err.status;
         ex.note = err.getMessage();
@@ -236,7 +245,7 @@ final class OpenAiApi {
         }
     }
 
-    private ObjectNode envelope(String object) {
+    ObjectNode envelope(String object) {
         ObjectNode root = ctx.json().createObjectNode();
         root.put("id", "chatcmpl-" + UUID.randomUUID().toString().replace("-", ""));
         root.put("object", object);
@@ -245,7 +254,7 @@ final class OpenAiApi {
         return root;
     }
 
-    private ObjectNode chunk(String id, long created, String role, String content, String finish, ObjectNode usage) {
+    ObjectNode chunk(String id, long created, String role, String content, String finish, ObjectNode usage) {
         ObjectNode root = ctx.json().createObjectNode();
         root.put("id", id);
         root.put("object", "chat.completion.chunk");
@@ -267,11 +276,15 @@ final class OpenAiApi {
         return root;
     }
 
-    private ObjectNode usage(ChatResponse r) {
+    ObjectNode usage(ChatResponse r) {
+        return usage(r.promptTokens(), r.completionTokens());
+    }
+
+    ObjectNode usage(int prompt, int completion) {
         ObjectNode u = ctx.json().createObjectNode();
-        u.put("prompt_tokens", r.promptTokens());
-        u.put("completion_tokens", r.completionTokens());
-        u.put("total_tokens", r.promptTokens() + r.completionTokens());
+        u.put("prompt_tokens", prompt);
+        u.put("completion_tokens", completion);
+        u.put("total_tokens", prompt + completion);
         return u;
     }
 

@@ -55,6 +55,7 @@ final class ReferenceApi {
             SamplingSettings d = SamplingSettings.chatDefaults();
             config = new GenerationConfig(maxLength, 0,
                     new SamplingSettings(beams == 1, temperature, d.topK(), topP, d.repetitionPenalty()), null, List.of(),
+                    List.of(),
                     beams, lengthPenalty == null ? 1.0 : lengthPenalty, earlyStopping != null && earlyStopping);
         } catch (ChatGlmException e) {
             throw ApiError.badRequest(null, e.getMessage());

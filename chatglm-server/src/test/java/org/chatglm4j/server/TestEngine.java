@@ -112,6 +112,23 @@ final class TestEngine implements ChatEngine {
     }
 
     @Override
+    public org.chatglm4j.chat.ConversationResponse streamChat(List<org.chatglm4j.chat.Message> history,
+                                                              org.chatglm4j.chat.Message message, GenerationConfig config,
+                                                              ChatListener listener, Cancellation cancellation) {
+        return inner.streamChat(history, message, config, listener, cancellation);
+    }
+
+    @Override
+    public org.chatglm4j.chat.ChatFormat chatTemplate() {
+        return inner.chatTemplate();
+    }
+
+    @Override
+    public org.chatglm4j.chat.PromptTokenizer promptTokenizer() {
+        return inner.promptTokenizer();
+    }
+
+    @Override
     public ChatGlmTokenizer tokenizer() {
         return inner.tokenizer();
     }
