@@ -15,8 +15,7 @@ import java.util.Locale;
  * differs, so nothing in the weights tells v2 from v3. The decision, in order: an explicit {@code --chat-format};
  * the hub repo id; {@code config.json}'s {@code _name_or_path} (or {@code tokenizer_config.json}'s
  * {@code name_or_path} in a tokenizer-only folder, one without config.json): {@code chatglm3}/{@code glm3} → v3,
- * {@code chatglm2},
- * {@code glm2} or {@code codegeex2} → v2; otherwise v2, marked as defaulted. ChatGLM-6B folders
+ * {@code chatglm2}, {@code glm2} or {@code codegeex2} → v2; otherwise v2, marked as defaulted. ChatGLM-6B folders
  * ({@code ice_text.model}) are always {@link #CHATGLM}.
  */
 public enum ChatFormatKind {
