@@ -76,4 +76,37 @@ class Glm2CommandsTest {
                     .isEqualTo(g.get("generated_ids"));
         }
     }
+
+    /** info on a v2/v3 folder: architecture, groups, context, KV memory at 2K/8K/32K, the chat-format decision. */
+    @ParameterizedTest
+    @CsvSource({"glm2, glm2, false", "glm3, glm3, false", "other, glm2, true"})
+    void infoDescribesTheFamily(String name, String kind, boolean defaulted, @org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path folder = Fixtures.path((name.equals("glm3") ? "glm3" : "glm2") + "/model/checkpoint");
+        if (name.equals("other")) {   // a fine-tune whose _name_or_path names no family: v2 by default
+            for (String f : List.of("pytorch_model.bin", "tokenizer.model", "tokenizer_config.json")) {
+                java.nio.file.Files.copy(folder.resolve(f), tmp.resolve(f));
+            }
+            java.nio.file.Files.writeString(tmp.resolve("config.json"), java.nio.file.Files.readString(
+                    folder.resolve("config.json")).replace("oracle/glm2-public", "someone/finetune"));
+            folder = tmp;
+        }
+        Cli.Result r = Cli.run("", "info", "--model", folder.toString(), "--json");
+        assertThat(r.status()).as(r.err()).isZero();
+        JsonNode info = JSON.readTree(r.out());
+        assertThat(info.at("/config/architecture").asText()).isEqualTo("chatglm2");
+        assertThat(info.at("/config/kv_groups").asInt()).isEqualTo(2);
+        assertThat(info.at("/config/max_sequence_length").asInt()).isEqualTo(kind.equals("glm3") ? 8192 : 2048);
+        assertThat(info.at("/chat_format/kind").asText()).isEqualTo(kind);
+        assertThat(info.at("/chat_format/defaulted").asBoolean()).isEqualTo(defaulted);
+        // keys + values of 2 groups × 16 dims per layer, float32
+        long perToken = 2L * info.at("/config/num_layers").asInt() * 2 * 16 * 4;
+        for (String n : List.of("2048", "8192", "32768")) {
+            assertThat(info.at("/memory/kv_cache_bytes_at/" + n + "/f32").asLong()).isEqualTo(perToken * Long.parseLong(n));
+            assertThat(info.at("/memory/kv_cache_bytes_at/" + n + "/f16").asLong()).isEqualTo(perToken * Long.parseLong(n) / 2);
+        }
+        Cli.Result text = Cli.run("", "info", "--model", folder.toString());
+        assertThat(text.out()).contains("ChatGLM2/3").contains("sharing 2 key/value groups")
+                .contains(defaulted ? "defaulted" : "chat format   " + kind);
+    }
 }

@@ -14,8 +14,8 @@ import java.util.Locale;
  * ChatGLM3-6B and CodeGeeX2-6B share the architecture and the {@code tokenizer.model}; only their Python code
  * differs, so nothing in the weights tells v2 from v3. The decision, in order: an explicit {@code --chat-format};
  * the hub repo id; {@code config.json}'s {@code _name_or_path} (or {@code tokenizer_config.json}'s
- * {@code name_or_path} in a tokenizer-only folder): {@code chatglm3}/{@code glm3} → v3, {@code chatglm2},
- * {@code glm2} or {@code codegeex2} → v2; otherwise v2, marked as defaulted. ChatGLM-6B folders
+ * {@code name_or_path} in a tokenizer-only folder, one without config.json): {@code chatglm3}/{@code glm3} → v3,
+ * {@code chatglm2}, {@code glm2} or {@code codegeex2} → v2; otherwise v2, marked as defaulted. ChatGLM-6B folders
  * ({@code ice_text.model}) are always {@link #CHATGLM}.
  */
 public enum ChatFormatKind {
@@ -85,9 +85,11 @@ public enum ChatFormatKind {
             String name = nameIn(folder.resolve("config.json"), "_name_or_path");
             k = fromName(name);
             if (k != null) return new Decision(k, "config.json _name_or_path " + name, false);
-            name = nameIn(folder.resolve("tokenizer_config.json"), "name_or_path");
-            k = fromName(name);
-            if (k != null) return new Decision(k, "tokenizer_config.json name_or_path " + name, false);
+            if (!Files.exists(folder.resolve("config.json"))) {   // a tokenizer folder: its own name decides
+                name = nameIn(folder.resolve("tokenizer_config.json"), "name_or_path");
+                k = fromName(name);
+                if (k != null) return new Decision(k, "tokenizer_config.json name_or_path " + name, false);
+            }
         }
         return new Decision(GLM2, "default (no repo id or _name_or_path names chatglm2/chatglm3/codegeex2)", true);
     }
