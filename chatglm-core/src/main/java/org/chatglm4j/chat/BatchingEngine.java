@@ -265,7 +265,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                     return false;
                 });
                 long kv = 0;
-                for (Job j : active) kv += j.sequence.cache().bytes();
+                for (Job j : active) kv += j.beams != null ? j.beams.cacheBytes() : j.sequence.cache().bytes();
                 kvCacheBytes = kv;
             } catch (InterruptedException e) {
                 break;

@@ -195,6 +195,13 @@ public final class BeamSearch implements AutoCloseable {
         System.arraycopy(nextScores, 0, beamScores, 0, k);
     }
 
+    /** Bytes held by the beams' caches (blocks shared by beams count once per beam: an upper bound). */
+    public long cacheBytes() {
+        long n = 0;
+        for (KvCache c : caches) if (c != null) n += c.bytes();
+        return n;
+    }
+
     /** Ends the search (the caller cancelled): the best hypothesis so far is the output. */
     public void cancel() {
         if (finish == null) finish(true);
