@@ -139,12 +139,16 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
      * not fit in {@code max_length} are left out of the prompt (see {@link ChatResponse#droppedRounds()}).
      */
     @Override
-    public synchronized ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
-                                                ChatListener listener, Cancellation cancellation) {
+    public ChatResponse streamChat(String query, List<Round> history, GenerationConfig config,
+                                   ChatListener listener, Cancellation cancellation) {
         List<Round> past = history == null ? List.of() : List.copyOf(history);
+        // the prompt is built outside the lock: a long history never holds up other callers' generations
         PreparedPrompt prompt = PreparedPrompt.of(tokenizer, query, past, config);
         ReplyAssembler reply = new ReplyAssembler(tokenizer, listener, config.stop());
-        GenerationResult result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
+        GenerationResult result;
+        synchronized (this) {
+            result = generator.generate(prompt.ids(), config, reply::onToken, cancellation);
+        }
         String response = reply.finish(result);
         int[] ids = prompt.ids();
         int dropped = prompt.dropped();
