@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private static final int DONE = -1;
+    /** Decoding steps that fail in a row before the engine reports itself unable to serve. */
+    private static final int FAILURES_UNHEALTHY = 3;
 
     private final ChatGlmTokenizer tokenizer;
     private final ChatGlmModel model;
@@ -39,6 +41,9 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private final BlockingQueue<Job> waiting = new LinkedBlockingQueue<>();
     private final Thread scheduler;
     private volatile boolean closed;
+    private volatile int failedSteps;
+    /** Test seam: runs on the scheduler before every forward pass (to slow steps down or make them fail). */
+    volatile Runnable beforeForward;
 
     /** A request in flight: filled by the scheduler, drained by the caller. */
     private static final class Job {
@@ -47,6 +52,8 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         final Cancellation cancellation;
         final BlockingQueue<Integer> tokens = new LinkedBlockingQueue<>();
         volatile boolean stopRequested;
+        volatile boolean cancelledWhileQueued;
+        boolean retired;
         volatile RuntimeException failure;
         volatile FinishReason finish;
         Sequence sequence;
@@ -92,6 +99,14 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         return inFlight.get();
     }
 
+    /**
+     * Whether the engine can serve: its scheduler runs and its recent decoding steps did not all fail (a single
+     * failed step, e.g. out of memory for one large batch, fails only the requests in it).
+     */
+    public boolean healthy() {
+        return !closed && scheduler.isAlive() && failedSteps < FAILURES_UNHEALTHY;
+    }
+
     /** Sequences decoded together at most. */
     public int maxBatch() {
         return maxBatch;
@@ -123,6 +138,15 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                 Integer token = job.tokens.poll(50, TimeUnit.MILLISECONDS);
                 if (token == null) {
                     if (closed) throw new IllegalStateException("engine closed while generating");
+                    if (!scheduler.isAlive()) throw new EngineFailureException("the engine's scheduler stopped", null);
+                    // still in the queue: a cancelled request (client gone, time limit) leaves it now, not when a
+                    // slot frees; if the scheduler took it meanwhile, it sees the cancellation after its next step
+                    if (job.cancellation != null && job.cancellation.isCancelled() && waiting.remove(job)) {
+                        inFlight.decrementAndGet();
+                        job.cancelledWhileQueued = true;
+                        job.finish = FinishReason.CANCELLED;
+                        break;
+                    }
                     continue;
                 }
                 if (token == DONE) break;
@@ -134,7 +158,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
             job.stopRequested = true;
             Thread.currentThread().interrupt();
             throw new ChatGlmException("interrupted while generating");
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             job.stopRequested = true;   // the listener failed (e.g. the client went away): free the slot
             throw e;
         }
@@ -165,36 +189,15 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         };
         while (!closed) {
             try {
-                if (active.isEmpty()) {
-                    Job j = waiting.poll(100, TimeUnit.MILLISECONDS);
-                    if (j == null) continue;
-                    admit(j, active);
-                }
-                while (active.size() < maxBatch) {
-                    Job j = waiting.poll();
-                    if (j == null) break;
-                    admit(j, active);
-                }
-                batch.clear();
-                int n = 0;
-                for (Job j : active) {
-                    j.sequence.addTo(batch);
-                    bySegment[n++] = j;
-                }
-                if (n == 0) continue;
-                runner.forward(batch, sink);
-                active.removeIf(j -> {
-                    if (j.sequence.finished()) return retire(j, j.sequence.finishReason());
-                    if (j.stopRequested) return retire(j, FinishReason.STOP);
-                    if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
-                    return false;
-                });
+                step(runner, batch, active, bySegment, sink);
             } catch (InterruptedException e) {
                 break;
-            } catch (RuntimeException e) {
-                // a failing step fails the sequences in it, not the engine
+            } catch (Throwable t) {
+                // any failure (an OutOfMemoryError in the KV cache included) fails the sequences of that step, not
+                // the engine: their slots and caches are freed and the scheduler goes on with the next requests
+                failedSteps++;
                 for (Job j : active) {
-                    j.failure = e instanceof ChatGlmException ? e : new ChatGlmException("generation failed: " + e, e);
+                    j.failure = new EngineFailureException("generation failed: " + t, t);
                     retire(j, FinishReason.CANCELLED);
                 }
                 active.clear();
@@ -206,6 +209,38 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         }
     }
 
+    /** One scheduling step: admit waiting requests, decode one token for every active sequence, retire. */
+    private void step(Runner runner, Batch batch, List<Job> active, Job[] bySegment, Runner.LogitsSink sink)
+            throws InterruptedException {
+        if (active.isEmpty()) {
+            Job j = waiting.poll(100, TimeUnit.MILLISECONDS);
+            if (j == null) return;
+            admit(j, active);
+        }
+        while (active.size() < maxBatch) {
+            Job j = waiting.poll();
+            if (j == null) break;
+            admit(j, active);
+        }
+        batch.clear();
+        int n = 0;
+        for (Job j : active) {
+            j.sequence.addTo(batch);
+            bySegment[n++] = j;
+        }
+        if (n == 0) return;
+        Runnable hook = beforeForward;
+        if (hook != null) hook.run();
+        runner.forward(batch, sink);
+        failedSteps = 0;
+        active.removeIf(j -> {
+            if (j.sequence.finished()) return retire(j, j.sequence.finishReason());
+            if (j.stopRequested) return retire(j, FinishReason.STOP);
+            if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
+            return false;
+        });
+    }
+
     private void admit(Job j, List<Job> active) {
         if (j.stopRequested || (j.cancellation != null && j.cancellation.isCancelled())) {
             retire(j, FinishReason.CANCELLED);
@@ -214,15 +249,24 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         try {
             j.sequence = new Sequence(model, j.prompt, j.config);
             active.add(j);
-        } catch (RuntimeException e) {
-            j.failure = e;
+        } catch (RuntimeException | Error e) {
+            // the prompt was checked before it was queued: failing to start it (its cache) is the engine's failure
+            j.failure = e instanceof ChatGlmException c ? c : new EngineFailureException("could not start the generation: " + e, e);
             retire(j, FinishReason.CANCELLED);
         }
     }
 
     private boolean retire(Job j, FinishReason reason) {
+        if (j.retired) return true;   // a step that failed half-way may have retired some of its jobs already
+        j.retired = true;
         inFlight.decrementAndGet();
-        if (j.sequence != null) j.sequence.cache().close();
+        if (j.sequence != null) {
+            try {
+                j.sequence.cache().close();
+            } catch (RuntimeException e) {
+                // freeing a cache fails only if it is already freed; the caller must still be answered
+            }
+        }
         j.finish = reason;
         j.finished = System.nanoTime();
         j.tokens.add(DONE);
