@@ -3,6 +3,7 @@ package org.chatglm4j.cli;
 import org.chatglm4j.chat.BatchingEngine;
 import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.server.ChatServer;
+import org.chatglm4j.server.ServerLimits;
 import org.chatglm4j.server.ServerOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -59,6 +60,14 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Largest request body. Default: ${DEFAULT-VALUE}.")
     long maxBody;
 
+    @Option(names = "--allowed-origin", paramLabel = "ORIGIN",
+            description = "Also accept browser requests from this origin (scheme://host[:port], or *); repeatable."
+                    + " Bound to loopback, only loopback host names are accepted otherwise.")
+    java.util.List<String> allowedOrigins = new java.util.ArrayList<>();
+
+    @Option(names = "--max-connections", defaultValue = "512", description = "Open connections at most. Default: ${DEFAULT-VALUE}.")
+    int maxConnections;
+
     @Option(names = "--model-name", defaultValue = "chatglm-6b", description = "Model id of /v1/models. Default: ${DEFAULT-VALUE}.")
     String modelName;
 
@@ -70,9 +79,16 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (maxConcurrency < 1 || maxQueue < 0 || timeout < 1 || maxBody < 1 || port < 0 || port > 65535) {
-            throw new ParameterException(spec.commandLine(),
-                    "need --max-concurrency >= 1, --max-queue >= 0, --timeout >= 1, --max-body >= 1, 0 <= --port <= 65535");
+        if (maxConcurrency < 1 || maxQueue < 0 || timeout < 1 || maxBody < 1 || port < 0 || port > 65535
+                || maxConnections < 1) {
+            throw new ParameterException(spec.commandLine(), "need --max-concurrency >= 1, --max-queue >= 0, "
+                    + "--timeout >= 1, --max-body >= 1, --max-connections >= 1, 0 <= --port <= 65535");
+        }
+        ServerLimits limits;
+        try {
+            limits = ServerLimits.defaults().withAllowedOrigins(allowedOrigins).withMaxConnections(maxConnections);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         String key = apiKey != null ? apiKey : ctx.env().get("CHATGLM_API_KEY");
         Path folder = model.resolve(ctx);
@@ -80,7 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .withApiKey(key == null || key.isBlank() ? null : key)
                 .withMaxConcurrency(0)            // the batching engine admits requests itself
                 .withMaxQueue(maxQueue).withRequestTimeout(Duration.ofSeconds(timeout)).withMaxBodyBytes(maxBody)
-                .withModelName(modelName);
+                .withModelName(modelName).withLimits(limits);
         try (ChatGLM glm = ChatGLM.load(folder, tuning.apply(model.loadOptions(ptuning)));
              BatchingEngine engine = new BatchingEngine(glm, maxConcurrency, maxQueue);
              ChatServer server = ChatServer.start(options, engine)) {

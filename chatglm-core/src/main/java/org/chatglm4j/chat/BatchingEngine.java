@@ -103,6 +103,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
      * Whether the engine can serve: its scheduler runs and its recent decoding steps did not all fail (a single
      * failed step, e.g. out of memory for one large batch, fails only the requests in it).
      */
+    @Override
     public boolean healthy() {
         return !closed && scheduler.isAlive() && failedSteps < FAILURES_UNHEALTHY;
     }

@@ -24,5 +24,10 @@ public interface ChatEngine {
 
     ChatGlmTokenizer tokenizer();
 
+    /** Whether the engine can serve requests now (a batching engine whose steps keep failing cannot). */
+    default boolean healthy() {
+        return true;
+    }
+
     org.chatglm4j.model.ChatGlmConfig config();
 }

@@ -40,8 +40,13 @@ final class ReferenceApi {
         JsonNode body = ctx.parseObject(ex.readBody(ctx.options().maxBodyBytes()));
         String prompt = JsonArgs.string(body, "prompt");
         if (prompt == null) throw ApiError.badRequest("prompt", "prompt is required");
+        ServerLimits limits = ctx.options().limits();
+        RequestBudget.entries(body.get("history"), "history", limits);
         List<Round> history = history(body.get("history"));
-        int maxLength = truthy(body.get("max_length")) ? JsonArgs.integer(body, "max_length") : DEFAULT_MAX_LENGTH;
+        RequestBudget.chars(limits, prompt, history, List.of());
+        // capped at the model's context: a larger max_length would only let the KV cache grow past what it was trained for
+        int maxLength = truthy(body.get("max_length"))
+                ? Math.min(JsonArgs.integer(body, "max_length"), ctx.modelContext()) : DEFAULT_MAX_LENGTH;
         double topP = truthy(body.get("top_p")) ? JsonArgs.number(body, "top_p") : DEFAULT_TOP_P;
         double temperature = truthy(body.get("temperature")) ? JsonArgs.number(body, "temperature") : DEFAULT_TEMPERATURE;
         GenerationConfig config;
