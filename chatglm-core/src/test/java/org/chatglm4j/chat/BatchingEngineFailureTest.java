@@ -8,6 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The scheduler survives any failure of a step, and queued requests honour their cancellation at once. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(120)   // before the fix, a failed step left callers waiting forever
 class BatchingEngineFailureTest {
     ChatGLM glm;
 
