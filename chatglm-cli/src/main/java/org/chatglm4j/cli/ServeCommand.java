@@ -5,6 +5,7 @@ import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.server.ChatServer;
 import org.chatglm4j.server.LoadingEngine;
 import org.chatglm4j.server.ServerMetrics;
+import org.chatglm4j.server.ServerLimits;
 import org.chatglm4j.server.ServerOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -64,6 +65,13 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--metrics-public",
             description = "Serve GET /metrics (Prometheus) without the API key. Default: it needs the key like the API.")
     boolean metricsPublic;
+    @Option(names = "--allowed-origin", paramLabel = "ORIGIN",
+            description = "Also accept browser requests from this origin (scheme://host[:port], or *); repeatable."
+                    + " Bound to loopback, only loopback host names are accepted otherwise.")
+    java.util.List<String> allowedOrigins = new java.util.ArrayList<>();
+
+    @Option(names = "--max-connections", defaultValue = "512", description = "Open connections at most. Default: ${DEFAULT-VALUE}.")
+    int maxConnections;
 
     @Option(names = "--model-name", defaultValue = "chatglm-6b", description = "Model id of /v1/models. Default: ${DEFAULT-VALUE}.")
     String modelName;
@@ -76,9 +84,16 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (maxConcurrency < 1 || maxQueue < 0 || timeout < 1 || maxBody < 1 || port < 0 || port > 65535) {
-            throw new ParameterException(spec.commandLine(),
-                    "need --max-concurrency >= 1, --max-queue >= 0, --timeout >= 1, --max-body >= 1, 0 <= --port <= 65535");
+        if (maxConcurrency < 1 || maxQueue < 0 || timeout < 1 || maxBody < 1 || port < 0 || port > 65535
+                || maxConnections < 1) {
+            throw new ParameterException(spec.commandLine(), "need --max-concurrency >= 1, --max-queue >= 0, "
+                    + "--timeout >= 1, --max-body >= 1, --max-connections >= 1, 0 <= --port <= 65535");
+        }
+        ServerLimits limits;
+        try {
+            limits = ServerLimits.defaults().withAllowedOrigins(allowedOrigins).withMaxConnections(maxConnections);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         String key = apiKey != null ? apiKey : ctx.env().get("CHATGLM_API_KEY");
         Path folder = model.resolve(ctx);
@@ -86,7 +101,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .withApiKey(key == null || key.isBlank() ? null : key)
                 .withMaxConcurrency(0)            // the batching engine admits requests itself
                 .withMaxQueue(maxQueue).withRequestTimeout(Duration.ofSeconds(timeout)).withMaxBodyBytes(maxBody)
-                .withModelName(modelName);
+                .withModelName(modelName).withLimits(limits);
         // listen first, then load: /health answers 503 "loading" meanwhile (what a startup probe waits for)
         LoadingEngine loading = new LoadingEngine();
         ServerMetrics metrics = new ServerMetrics(metricsPublic);

@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private static final int DONE = -1;
+    /** Decoding steps that fail in a row before the engine reports itself unable to serve. */
+    private static final int FAILURES_UNHEALTHY = 3;
 
     private final ChatGlmTokenizer tokenizer;
     private final ChatGlmModel model;
@@ -47,6 +49,9 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
     private final Thread scheduler;
     private volatile boolean closed;
     private volatile long kvCacheBytes;   // written by the scheduler after every step
+    private volatile int failedSteps;
+    /** Test seam: runs on the scheduler before every forward pass (to slow steps down or make them fail). */
+    volatile Runnable beforeForward;
 
     /** A request in flight: filled by the scheduler, drained by the caller. */
     private static final class Job {
@@ -55,6 +60,8 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         final Cancellation cancellation;
         final BlockingQueue<Integer> tokens = new LinkedBlockingQueue<>();
         volatile boolean stopRequested;
+        volatile boolean cancelledWhileQueued;
+        boolean retired;
         volatile RuntimeException failure;
         volatile FinishReason finish;
         Sequence sequence;
@@ -131,6 +138,15 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         return kvCacheBytes;
     }
 
+    /**
+     * Whether the engine can serve: its scheduler runs and its recent decoding steps did not all fail (a single
+     * failed step, e.g. out of memory for one large batch, fails only the requests in it).
+     */
+    @Override
+    public boolean healthy() {
+        return !closed && scheduler.isAlive() && failedSteps < FAILURES_UNHEALTHY;
+    }
+
     /** Sequences decoded together at most. */
     public int maxBatch() {
         return maxBatch;
@@ -180,6 +196,15 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
                 Integer token = job.tokens.poll(50, TimeUnit.MILLISECONDS);
                 if (token == null) {
                     if (closed) throw new IllegalStateException("engine closed while generating");
+                    if (!scheduler.isAlive()) throw new EngineFailureException("the engine's scheduler stopped", null);
+                    // still in the queue: a cancelled request (client gone, time limit) leaves it now, not when a
+                    // slot frees; if the scheduler took it meanwhile, it sees the cancellation after its next step
+                    if (job.cancellation != null && job.cancellation.isCancelled() && waiting.remove(job)) {
+                        inFlight.decrementAndGet();
+                        job.cancelledWhileQueued = true;
+                        job.finish = FinishReason.CANCELLED;
+                        break;
+                    }
                     continue;
                 }
                 if (token == DONE) break;
@@ -192,7 +217,7 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
             job.stopRequested = true;
             Thread.currentThread().interrupt();
             throw new ChatGlmException("interrupted while generating");
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             job.stopRequested = true;   // the listener failed (e.g. the client went away): free the slot
             throw e;
         }
@@ -229,50 +254,15 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         };
         while (!closed) {
             try {
-                if (active.isEmpty()) {
-                    Job j = waiting.poll(100, TimeUnit.MILLISECONDS);
-                    if (j == null) continue;
-                    admit(j, active);
-                }
-                int used = 0;
-                for (Job j : active) used += j.slots();
-                // first come, first served: a beam search waits for its K slots and the requests behind it too
-                for (Job j; (j = waiting.peek()) != null && (active.isEmpty() || used + j.slots() <= maxBatch); ) {
-                    waiting.poll();
-                    admit(j, active);
-                    used += j.slots();
-                }
-                if (bySegment[0].length < used) {
-                    bySegment[0] = new Job[used];
-                    beamOf[0] = new int[used];
-                }
-                batch.clear();
-                for (Job j : active) {
-                    int first = batch.size();
-                    if (j.beams != null) j.beams.addTo(batch);
-                    else j.sequence.addTo(batch);
-                    for (int s = first; s < batch.size(); s++) {
-                        bySegment[0][s] = j;
-                        beamOf[0][s] = s - first;
-                    }
-                }
-                if (batch.size() == 0) continue;
-                runner.forward(batch, sink);
-                active.removeIf(j -> {
-                    if (j.done()) return retire(j, j.finishReason());
-                    if (j.stopRequested) return retire(j, FinishReason.STOP);
-                    if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
-                    return false;
-                });
-                long kv = 0;
-                for (Job j : active) kv += j.beams != null ? j.beams.cacheBytes() : j.sequence.cache().bytes();
-                kvCacheBytes = kv;
+                step(runner, batch, active, bySegment, beamOf, sink);
             } catch (InterruptedException e) {
                 break;
-            } catch (RuntimeException e) {
-                // a failing step fails the sequences in it, not the engine
+            } catch (Throwable t) {
+                // any failure (an OutOfMemoryError in the KV cache included) fails the sequences of that step, not
+                // the engine: their slots and caches are freed and the scheduler goes on with the next requests
+                failedSteps++;
                 for (Job j : active) {
-                    j.failure = e instanceof ChatGlmException ? e : new ChatGlmException("generation failed: " + e, e);
+                    j.failure = new EngineFailureException("generation failed: " + t, t);
                     retire(j, FinishReason.CANCELLED);
                 }
                 active.clear();
@@ -285,6 +275,52 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         }
     }
 
+    /** One scheduling step: admit waiting requests, decode one token for every active sequence, retire. */
+    private void step(Runner runner, Batch batch, List<Job> active, Job[][] bySegment, int[][] beamOf,
+                      Runner.LogitsSink sink) throws InterruptedException {
+        if (active.isEmpty()) {
+            Job j = waiting.poll(100, TimeUnit.MILLISECONDS);
+            if (j == null) return;
+            admit(j, active);
+        }
+        int used = 0;
+        for (Job j : active) used += j.slots();
+        // first come, first served: a beam search waits for its K slots and the requests behind it too
+        for (Job j; (j = waiting.peek()) != null && (active.isEmpty() || used + j.slots() <= maxBatch); ) {
+            waiting.poll();
+            admit(j, active);
+            used += j.slots();
+        }
+        if (bySegment[0].length < used) {
+            bySegment[0] = new Job[used];
+            beamOf[0] = new int[used];
+        }
+        batch.clear();
+        for (Job j : active) {
+            int first = batch.size();
+            if (j.beams != null) j.beams.addTo(batch);
+            else j.sequence.addTo(batch);
+            for (int s = first; s < batch.size(); s++) {
+                bySegment[0][s] = j;
+                beamOf[0][s] = s - first;
+            }
+        }
+        if (batch.size() == 0) return;
+        Runnable hook = beforeForward;
+        if (hook != null) hook.run();
+        runner.forward(batch, sink);
+        failedSteps = 0;
+        active.removeIf(j -> {
+            if (j.done()) return retire(j, j.finishReason());
+            if (j.stopRequested) return retire(j, FinishReason.STOP);
+            if (j.cancellation != null && j.cancellation.isCancelled()) return retire(j, FinishReason.CANCELLED);
+            return false;
+        });
+        long kv = 0;
+        for (Job j : active) kv += j.beams != null ? j.beams.cacheBytes() : j.sequence.cache().bytes();
+        kvCacheBytes = kv;
+    }
+
     private void admit(Job j, List<Job> active) {
         if (j.stopRequested || (j.cancellation != null && j.cancellation.isCancelled())) {
             retire(j, FinishReason.CANCELLED);
@@ -294,16 +330,31 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
             if (j.config.beamSearch()) j.beams = new BeamSearch(model, j.prompt, j.config);
             else j.sequence = new Sequence(model, j.prompt, j.config);
             active.add(j);
-        } catch (RuntimeException e) {
-            j.failure = e;
+        } catch (RuntimeException | Error e) {
+            // the prompt was checked before it was queued: failing to start it (its cache) is the engine's failure
+            j.failure = e instanceof ChatGlmException c ? c : new EngineFailureException("could not start the generation: " + e, e);
             retire(j, FinishReason.CANCELLED);
         }
     }
 
     private boolean retire(Job j, FinishReason reason) {
+        if (j.retired) return true;   // a step that failed half-way may have retired some of its jobs already
+        j.retired = true;
         inFlight.decrementAndGet();
-        if (j.sequence != null) j.sequence.cache().close();
-        if (j.beams != null) j.beams.close();
+        if (j.sequence != null) {
+            try {
+                j.sequence.cache().close();
+            } catch (RuntimeException e) {
+                // freeing a cache fails only if it is already freed; the caller must still be answered
+            }
+        }
+        if (j.beams != null) {
+            try {
+                j.beams.close();
+            } catch (RuntimeException e) {
+                // as above: the caller must still be answered
+            }
+        }
         j.finish = reason;
         j.finished = System.nanoTime();
         j.tokens.add(DONE);

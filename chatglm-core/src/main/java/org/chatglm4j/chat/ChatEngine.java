@@ -57,6 +57,11 @@ public interface ChatEngine {
     /** The tokenizer of the model behind this engine. */
     ChatGlmTokenizer tokenizer();
 
+    /** Whether the engine can serve requests now (a batching engine whose steps keep failing cannot). */
+    default boolean healthy() {
+        return true;
+    }
+
     /** The configuration of the model behind this engine. */
     org.chatglm4j.model.ChatGlmConfig config();
 }

@@ -243,16 +243,19 @@ public final class ChatGLM implements ChatEngine, AutoCloseable {
      * message never.
      */
     @Override
-    public synchronized ConversationResponse streamChat(List<Message> history, Message message, GenerationConfig config,
-                                                        ChatListener listener, Cancellation cancellation) {
+    public ConversationResponse streamChat(List<Message> history, Message message, GenerationConfig config,
+                                           ChatListener listener, Cancellation cancellation) {
         List<Message> past = history == null ? List.of() : List.copyOf(history);
         List<Message> seen = ChatTurns.withTurn(past, message);
+        // the prompt is built outside the lock: a long history never holds up other callers' generations
         PreparedPrompt prompt = format.prepare(prompts, past, message, config);
         ReplyAssembler reply = new ReplyAssembler(format, prompts, seen, listener, config.stop());
         // beam search knows its reply only at the end: the listener gets it in one piece from finish()
         TokenListener tokens = config.beamSearch() ? TokenListener.NONE : reply::onToken;
-        GenerationResult result = generator.generate(prompt.ids(), format.forChat(config, prompts), tokens,
-                cancellation);
+        GenerationResult result;
+        synchronized (this) {
+            result = generator.generate(prompt.ids(), format.forChat(config, prompts), tokens, cancellation);
+        }
         ChatFormat.Reply r = reply.finish(result);
         seen.addAll(r.added());
         return new ConversationResponse(r.reply(), List.copyOf(seen), result.finishReason(), prompt.ids().length,

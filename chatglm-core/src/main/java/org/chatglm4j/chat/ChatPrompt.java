@@ -14,11 +14,18 @@ public final class ChatPrompt {
     public static String build(String query, List<Round> history) {
         if (history.isEmpty()) return query;
         StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < history.size(); i++) {
-            Round r = history.get(i);
-            sb.append("[Round ").append(i).append("]\n问：").append(r.query()).append("\n答：").append(r.response()).append('\n');
-        }
-        sb.append("[Round ").append(history.size()).append("]\n问：").append(query).append("\n答：");
+        for (int i = 0; i < history.size(); i++) appendRound(sb, i, history.get(i));
+        appendQuery(sb, history.size(), query);
         return sb.toString();
+    }
+
+    /** Past round {@code i}: {@code "[Round i]\n问：q\n答：r\n"}. */
+    static StringBuilder appendRound(StringBuilder sb, int i, Round r) {
+        return sb.append("[Round ").append(i).append("]\n问：").append(r.query()).append("\n答：").append(r.response()).append('\n');
+    }
+
+    /** The round to answer, number {@code n}: {@code "[Round n]\n问：query\n答："}. */
+    static StringBuilder appendQuery(StringBuilder sb, int n, String query) {
+        return sb.append("[Round ").append(n).append("]\n问：").append(query).append("\n答：");
     }
 }

@@ -81,6 +81,7 @@ public final class ChatServer implements AutoCloseable {
             return t;
         });
         scheduler.setRemoveOnCancelPolicy(true);
+        ClientLimits.apply(jetty, connector, http, options.limits(), scheduler);
         ServerContext ctx = new ServerContext(engine, options,
                 new Admission(options.maxConcurrency(), options.maxQueue()), scheduler, ServerContext.newMapper(),
                 System.currentTimeMillis() / 1000);
@@ -143,6 +144,7 @@ public final class ChatServer implements AutoCloseable {
         private final OpenAiApi openAi;
         private final ReferenceApi reference;
         private final WebAssets web = new WebAssets();
+        private final RequestGuard guard;
         private final byte[] apiKey;
         private final ServerMetrics metrics;
 
@@ -151,6 +153,7 @@ public final class ChatServer implements AutoCloseable {
             this.metrics = metrics;
             this.openAi = new OpenAiApi(ctx);
             this.reference = new ReferenceApi(ctx);
+            this.guard = new RequestGuard(ctx.options());
             this.apiKey = ctx.options().apiKey() == null ? null
                     : ("Bearer " + ctx.options().apiKey()).getBytes(StandardCharsets.UTF_8);
         }
@@ -180,12 +183,14 @@ public final class ChatServer implements AutoCloseable {
         }
 
         private void route(Exchange ex) throws IOException {
+            if (guard.check(ex)) return;   // wrong Host or Origin: 403 before anything else; a CORS preflight answered
             String path = ex.path;
             String method = ex.method;
             boolean get = method.equals("GET") || method.equals("HEAD");
             if (path.equals("/")) {
                 if (method.equals("POST")) {
                     authorize(ex);
+                    RequestGuard.requireJson(ex);
                     reference.chat(ex);
                 } else if (get) {
                     web.serve(ex, "index.html");
@@ -211,6 +216,7 @@ public final class ChatServer implements AutoCloseable {
             } else if (path.equals("/v1/chat/completions")) {
                 authorize(ex);
                 if (!method.equals("POST")) throw ApiError.methodNotAllowed(method, path);
+                RequestGuard.requireJson(ex);
                 openAi.chatCompletions(ex);
             } else if (path.startsWith("/v1/")) {
                 authorize(ex);
@@ -243,7 +249,8 @@ public final class ChatServer implements AutoCloseable {
                 ex.sendJson(503, ctx.write(h));
                 return;
             }
-            h.put("status", "ok");
+            boolean healthy = engine.healthy();
+            h.put("status", healthy ? "ok" : "unhealthy");
             h.put("model", ctx.options().modelName());
             if (engine instanceof BatchingEngine b) {   // it admits requests itself: report its own numbers
                 int queued = b.queued();
@@ -258,7 +265,7 @@ public final class ChatServer implements AutoCloseable {
                 h.put("max_queue", ctx.admission().maxQueue());
             }
             ex.header("Cache-Control", "no-store");
-            ex.sendJson(200, ctx.write(h));
+            ex.sendJson(healthy ? 200 : 503, ctx.write(h));
         }
 
         private void sendError(Exchange ex, ApiError e) {

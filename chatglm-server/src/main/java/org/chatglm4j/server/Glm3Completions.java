@@ -48,6 +48,7 @@ final class Glm3Completions {
     void chatCompletions(Exchange ex, JsonNode body) throws IOException {
         CompletionRequest req = CompletionRequest.parse(body, ctx.modelContext(), true);
         ToolCalling.Turn turn = ToolCalling.fromRequest(body);
+        RequestBudget.chars(ctx.options().limits(), turn.history(), turn.message(), req.config().stop());
         int promptTokens;
         try {
             promptTokens = ctx.engine().promptLength(turn.history(), turn.message());

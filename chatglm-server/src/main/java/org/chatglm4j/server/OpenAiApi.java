@@ -54,12 +54,19 @@ final class OpenAiApi {
 
     void chatCompletions(Exchange ex) throws IOException {
         JsonNode body = ctx.parseObject(ex.readBody(ctx.options().maxBodyBytes()));
+        ServerLimits limits = ctx.options().limits();
+        RequestBudget.entries(body.get("messages"), "messages", limits);
         if (ctx.engine().chatTemplate() instanceof Glm3ChatFormat) {
             new Glm3Completions(ctx, this).chatCompletions(ex, body);
             return;
         }
         CompletionRequest req = CompletionRequest.parse(body, ctx.modelContext());
         Conversation conv = req.conversation();
+        RequestBudget.chars(limits, conv.query(), conv.history(), req.config().stop());
+        if (req.maxTokens() + 2 > req.contextLength()) {   // even an empty prompt is 2 tokens ([gMASK] <sop>)
+            throw ApiError.badRequest("max_tokens", "context_length_exceeded", "the context is " + req.contextLength()
+                    + " tokens and " + req.maxTokens() + " more are asked for the reply, which leaves no room for the messages");
+        }
         int promptTokens = ctx.engine().promptLength(Message.fromRounds(conv.history()), Message.user(conv.query()));
         ex.tokensIn = promptTokens;
         checkContext(req, promptTokens);

@@ -20,10 +20,11 @@ import java.util.List;
 /**
  * {@code POST /}: the request and answer of ChatGLM-6B's {@code api.py}, so that its clients work unchanged.
  * Like there, {@code max_length}, {@code top_p} and {@code temperature} fall back to 2048, 0.7 and 0.95 when they
- * are missing or Python-falsy (0, null, false, "", [], {}), sampling is always on and the body is read as JSON
- * whatever its content type. Unlike there, bad input is a 400 rather than a 500, and the oldest history rounds
- * that do not fit in {@code max_length} are left out of the prompt. Beyond api.py, {@code num_beams} (with
- * {@code length_penalty}, {@code early_stopping}) selects beam search: chat() with {@code do_sample=False}.
+ * are missing or Python-falsy (0, null, false, "", [], {}) and sampling is always on. Unlike there, the body must
+ * be declared as JSON (415 otherwise, against cross-site requests), bad input is a 400 rather than a 500,
+ * {@code max_length} is capped at the model's context, and the oldest history rounds that do not fit in
+ * {@code max_length} are left out of the prompt. Beyond api.py, {@code num_beams} (with {@code length_penalty},
+ * {@code early_stopping}) selects beam search: chat() with {@code do_sample=False}.
  */
 final class ReferenceApi {
     static final int DEFAULT_MAX_LENGTH = 2048;
@@ -37,12 +38,20 @@ final class ReferenceApi {
         this.ctx = ctx;
     }
 
-    void chat(Exchange ex) throws IOException {
-        JsonNode body = ctx.parseObject(ex.readBody(ctx.options().maxBodyBytes()));
+    /** A checked {@code POST /} body: everything the engine gets. */
+    record Request(String prompt, List<Round> history, GenerationConfig config) {
+    }
+
+    /** Checks and reads a parsed body (limits first); bad input is an {@link ApiError} 400. */
+    static Request parse(JsonNode body, ServerLimits limits, int modelContext) {
         String prompt = JsonArgs.string(body, "prompt");
         if (prompt == null) throw ApiError.badRequest("prompt", "prompt is required");
+        RequestBudget.entries(body.get("history"), "history", limits);
         List<Round> history = history(body.get("history"));
-        int maxLength = truthy(body.get("max_length")) ? JsonArgs.integer(body, "max_length") : DEFAULT_MAX_LENGTH;
+        RequestBudget.chars(limits, prompt, history, List.of());
+        // capped at the model's context: a larger max_length would only let the KV cache grow past what it was trained for
+        int maxLength = truthy(body.get("max_length"))
+                ? Math.min(JsonArgs.integer(body, "max_length"), modelContext) : DEFAULT_MAX_LENGTH;
         double topP = truthy(body.get("top_p")) ? JsonArgs.number(body, "top_p") : DEFAULT_TOP_P;
         double temperature = truthy(body.get("temperature")) ? JsonArgs.number(body, "temperature") : DEFAULT_TEMPERATURE;
         // beyond api.py: num_beams > 1 runs beam search (do_sample=False; beam sampling is not implemented)
@@ -50,16 +59,23 @@ final class ReferenceApi {
         Double lengthPenalty = JsonArgs.number(body, "length_penalty");
         Boolean earlyStopping = JsonArgs.bool(body, "early_stopping");
         int beams = numBeams == null ? 1 : numBeams;
-        GenerationConfig config;
         try {
             SamplingSettings d = SamplingSettings.chatDefaults();
-            config = new GenerationConfig(maxLength, 0,
+            return new Request(prompt, history, new GenerationConfig(maxLength, 0,
                     new SamplingSettings(beams == 1, temperature, d.topK(), topP, d.repetitionPenalty()), null, List.of(),
-                    List.of(),
-                    beams, lengthPenalty == null ? 1.0 : lengthPenalty, earlyStopping != null && earlyStopping);
+                    List.of(), beams, lengthPenalty == null ? 1.0 : lengthPenalty, earlyStopping != null && earlyStopping));
         } catch (ChatGlmException e) {
             throw ApiError.badRequest(null, e.getMessage());
         }
+    }
+
+    void chat(Exchange ex) throws IOException {
+        JsonNode body = ctx.parseObject(ex.readBody(ctx.options().maxBodyBytes()));
+        Request req = parse(body, ctx.options().limits(), ctx.modelContext());
+        String prompt = req.prompt();
+        List<Round> history = req.history();
+        GenerationConfig config = req.config();
+        int maxLength = config.maxLength();
         Admission.Ticket ticket;
         try {
             ticket = ctx.admission().enter();

@@ -34,6 +34,8 @@ public final class ServeMain {
               --max-body BYTES        largest request body (default 1048576)
               --model-name NAME       model id shown by /v1/models (default chatglm-6b)
               --metrics-public        serve GET /metrics without the API key
+              --allowed-origin ORIGIN also accept browser requests from ORIGIN (scheme://host[:port] or *); repeatable
+              --max-connections N     open connections at most (default 512)
             """;
 
     public static void main(String[] args) throws Exception {
@@ -117,6 +119,8 @@ public final class ServeMain {
                 case "--timeout" -> o = o.withRequestTimeout(Duration.ofSeconds(number(name, value)));
                 case "--max-body" -> o = o.withMaxBodyBytes(number(name, value));
                 case "--model-name" -> o = o.withModelName(value);
+                case "--allowed-origin" -> o = o.withAllowedOrigins(java.util.List.of(value));
+                case "--max-connections" -> o = o.withLimits(o.limits().withMaxConnections(number(name, value)));
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }

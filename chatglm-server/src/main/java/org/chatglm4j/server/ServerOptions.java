@@ -17,9 +17,11 @@ import java.time.Duration;
  *                       event on a stream that already started)
  * @param maxBodyBytes   largest request body accepted (413 beyond)
  * @param modelName      the model id shown by {@code /v1/models} and in responses
+ * @param limits         who may connect and how much one request may ask for (connections, idle clients,
+ *                       allowed origins, messages, characters)
  */
 public record ServerOptions(String host, int port, String apiKey, int maxConcurrency, int maxQueue,
-                            Duration requestTimeout, long maxBodyBytes, String modelName) {
+                            Duration requestTimeout, long maxBodyBytes, String modelName, ServerLimits limits) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8000;
@@ -35,6 +37,13 @@ public record ServerOptions(String host, int port, String apiKey, int maxConcurr
         }
         if (maxBodyBytes < 1) throw new IllegalArgumentException("max body bytes must be positive, got " + maxBodyBytes);
         if (modelName == null || modelName.isBlank()) throw new IllegalArgumentException("model name must not be empty");
+        if (limits == null) throw new IllegalArgumentException("limits must not be null");
+    }
+
+    /** Options with the default {@link ServerLimits}. */
+    public ServerOptions(String host, int port, String apiKey, int maxConcurrency, int maxQueue,
+                         Duration requestTimeout, long maxBodyBytes, String modelName) {
+        this(host, port, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName, ServerLimits.defaults());
     }
 
     /**
@@ -46,34 +55,43 @@ public record ServerOptions(String host, int port, String apiKey, int maxConcurr
     }
 
     public ServerOptions withHost(String h) {
-        return new ServerOptions(h, port, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName);
+        return new ServerOptions(h, port, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName, limits);
     }
 
     public ServerOptions withPort(int p) {
-        return new ServerOptions(host, p, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName);
+        return new ServerOptions(host, p, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName, limits);
     }
 
     public ServerOptions withApiKey(String k) {
-        return new ServerOptions(host, port, k, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName);
+        return new ServerOptions(host, port, k, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName, limits);
     }
 
     public ServerOptions withMaxConcurrency(int n) {
-        return new ServerOptions(host, port, apiKey, n, maxQueue, requestTimeout, maxBodyBytes, modelName);
+        return new ServerOptions(host, port, apiKey, n, maxQueue, requestTimeout, maxBodyBytes, modelName, limits);
     }
 
     public ServerOptions withMaxQueue(int n) {
-        return new ServerOptions(host, port, apiKey, maxConcurrency, n, requestTimeout, maxBodyBytes, modelName);
+        return new ServerOptions(host, port, apiKey, maxConcurrency, n, requestTimeout, maxBodyBytes, modelName, limits);
     }
 
     public ServerOptions withRequestTimeout(Duration d) {
-        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, d, maxBodyBytes, modelName);
+        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, d, maxBodyBytes, modelName, limits);
     }
 
     public ServerOptions withMaxBodyBytes(long n) {
-        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, requestTimeout, n, modelName);
+        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, requestTimeout, n, modelName, limits);
+    }
+
+    public ServerOptions withLimits(ServerLimits l) {
+        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, modelName, l);
+    }
+
+    /** Adds origins (e.g. {@code https://app.example}) that browsers may call the API from; {@code *} allows any. */
+    public ServerOptions withAllowedOrigins(java.util.List<String> origins) {
+        return withLimits(limits.withAllowedOrigins(origins));
     }
 
     public ServerOptions withModelName(String m) {
-        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, m);
+        return new ServerOptions(host, port, apiKey, maxConcurrency, maxQueue, requestTimeout, maxBodyBytes, m, limits);
     }
 }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
@@ -26,7 +25,8 @@ final class WebAssets {
             "ico", "image/x-icon",
             "json", "application/json; charset=utf-8");
 
-    private final Map<String, Optional<byte[]>> cache = new ConcurrentHashMap<>();
+    /** Only files that exist are kept: a client asking for /x1.js, /x2.js, … must not grow the heap. */
+    private final Map<String, byte[]> cache = new ConcurrentHashMap<>();
 
     static boolean isAssetName(String name) {
         return NAME.matcher(name).matches();
@@ -35,17 +35,27 @@ final class WebAssets {
     void serve(Exchange ex, String name) throws IOException {
         String ext = name.substring(name.lastIndexOf('.') + 1);
         String type = TYPES.get(ext);
-        Optional<byte[]> body = type == null ? Optional.empty() : cache.computeIfAbsent(name, WebAssets::load);
-        if (body.isEmpty()) throw ApiError.notFound("not found: /" + name);
+        byte[] body = type == null ? null : find(name);
+        if (body == null) throw ApiError.notFound("not found: /" + name);
         ex.header("Content-Security-Policy", CSP);
         ex.header("Referrer-Policy", "no-referrer");
         ex.header("Cache-Control", "no-cache");
-        ex.send(200, type, body.get());
+        ex.send(200, type, body);
     }
 
-    private static Optional<byte[]> load(String name) {
+    /** The file's bytes, or null when there is no such file (and then nothing is cached). */
+    byte[] find(String name) {
+        return cache.computeIfAbsent(name, WebAssets::load);
+    }
+
+    /** Files held in memory. */
+    int cached() {
+        return cache.size();
+    }
+
+    private static byte[] load(String name) {
         try (InputStream in = WebAssets.class.getResourceAsStream("/web/" + name)) {
-            return in == null ? Optional.empty() : Optional.of(in.readAllBytes());
+            return in == null ? null : in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -113,7 +113,7 @@ class LoadTest {
         }
     }
 
-    private static long settledHeap() throws InterruptedException {
+    static long settledHeap() throws InterruptedException {
         long used = Long.MAX_VALUE;
         for (int i = 0; i < 5; i++) {
             System.gc();

@@ -116,10 +116,14 @@ class ReferenceApiTest {
     }
 
     @Test
-    void anyContentTypeIsReadAsJson() {
-        assertThat(http.post("", "{\"prompt\": \"hi\", \"max_length\": 20}", null).status()).isEqualTo(200);
-        assertThat(http.post("", "{\"prompt\": \"hi\", \"max_length\": 20}", "text/plain").status()).isEqualTo(200);
-        assertThat(http.post("", "{\"prompt\": \"hi\", \"max_length\": 20}", "application/x-www-form-urlencoded").status()).isEqualTo(200);
+    void onlyJsonBodiesAreAccepted() {
+        // a cross-site page can send text/plain or a form without asking first: those never reach the engine
+        String body = "{\"prompt\": \"hi\", \"max_length\": 20}";
+        assertThat(http.post("", body, null).status()).isEqualTo(415);
+        assertThat(http.post("", body, "text/plain").status()).isEqualTo(415);
+        assertThat(http.post("", body, "application/x-www-form-urlencoded").status()).isEqualTo(415);
+        assertThat(engine.seen).isEmpty();
+        assertThat(http.post("", body, "Application/JSON; charset=utf-8").status()).isEqualTo(200);
     }
 
     @Test

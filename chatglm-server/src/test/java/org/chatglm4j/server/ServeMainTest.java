@@ -65,4 +65,14 @@ class ServeMainTest {
                     .isInstanceOf(java.io.IOException.class);
         }
     }
+
+    @Test
+    void allowedOriginsAndConnectionLimitAreOptions() {
+        ServeMain.Parsed p = ServeMain.parse(new String[]{"--model", "/m", "--allowed-origin", "https://a.example",
+                "--allowed-origin=http://b.example:3000", "--max-connections", "64"}, null);
+        assertThat(p.options().limits().allowedOrigins()).containsExactly("https://a.example", "http://b.example:3000");
+        assertThat(p.options().limits().maxConnections()).isEqualTo(64);
+        assertThatThrownBy(() -> ServeMain.parse(new String[]{"--model", "/m", "--allowed-origin", "a.example/x"}, null))
+                .hasMessageContaining("scheme://host");
+    }
 }

@@ -114,6 +114,7 @@ class ServerSafetyTest {
         assertThat(oa.json().get("error").get("code").asText()).isEqualTo("request_too_large");
         // without a Content-Length (chunked) the limit holds as the body streams in
         HttpRequest chunked = HttpRequest.newBuilder(uri().resolve("v1/chat/completions"))
+                .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8))))
                 .build();
         HttpResponse<String> r = HttpClient.newHttpClient().send(chunked, HttpResponse.BodyHandlers.ofString());

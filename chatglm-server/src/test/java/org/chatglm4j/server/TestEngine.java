@@ -39,6 +39,7 @@ final class TestEngine implements ChatEngine {
     volatile long tokenDelayMillis;    // when > 0, each token takes at least this long
     volatile RuntimeException failWith; // when set, calls fail with it at once
     volatile CountDownLatch firstToken = new CountDownLatch(1);
+    volatile boolean healthy = true;   // what healthy() reports
 
     TestEngine(ChatEngine inner) {
         this.inner = inner;
@@ -108,6 +109,7 @@ final class TestEngine implements ChatEngine {
         gateIgnoresCancellation = false;
         tokenDelayMillis = 0;
         failWith = null;
+        healthy = true;
         firstToken = new CountDownLatch(1);
     }
 
@@ -126,6 +128,11 @@ final class TestEngine implements ChatEngine {
     @Override
     public org.chatglm4j.chat.PromptTokenizer promptTokenizer() {
         return inner.promptTokenizer();
+    }
+
+    @Override
+    public boolean healthy() {
+        return healthy && inner.healthy();
     }
 
     @Override

@@ -1,0 +1,11 @@
+package org.chatglm4j.chat;
+
+/**
+ * The engine failed while serving a request (out of memory in a decoding step, a bug): not the request's fault.
+ * Front ends answer it as an internal error (HTTP 500), never as a bad request; the engine itself keeps serving.
+ */
+public final class EngineFailureException extends RuntimeException {
+    public EngineFailureException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
