@@ -168,6 +168,8 @@ public final class BenchCommand implements Callable<Integer> {
         double[] gbps = rs.stream().mapToDouble(Benchmark.Result::weightReadGBps).toArray();
         long rss = Benchmark.peakRss();
         long bytes = rs.getFirst().weightBytesPerToken();
+        org.chatglm4j.tensor.WeightMatrix linear = model.weights().layers()[0].queryKeyValue().weight();
+        String kernels = org.chatglm4j.tensor.Activations.describe(linear);
         if (json) {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("model", source);
@@ -176,6 +178,8 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("new_tokens", newTokens);
             o.put("batch", batch);
             o.put("kv_cache", kvCache.name().toLowerCase(Locale.ROOT));
+            o.put("cpu", org.chatglm4j.tensor.Activations.cpu());
+            o.put("activations", org.chatglm4j.tensor.Activations.of(linear).name().toLowerCase(Locale.ROOT));
             o.put("load_s", loadSeconds);
             o.put("prefill_tok_s", median(prefill));
             o.put("ttft_ms", median(ttft));
@@ -193,13 +197,14 @@ public final class BenchCommand implements Callable<Integer> {
             ctx.out().printf(Locale.ROOT, """
                     model            %s
                     threads          %d   batch %d   prompt %d tokens   generated %d tokens   kv cache %s
+                    kernels          %s
                     load             %.2f s
                     prefill          %.2f tokens/s (median of %d; min %.2f, max %.2f)
                     time to 1st tok  %.0f ms
                     decode           %.1f ms/step, %.2f tokens/s (min %.1f, max %.1f ms/step)
                     weights/token    %s read per step = %.1f GB/s
                     peak RSS         %s   (after loading: RSS %s, Java heap in use %s)
-                    """, source, t, batch, promptTokens, newTokens, kvCache, loadSeconds, median(prefill), rs.size(),
+                    """, source, t, batch, promptTokens, newTokens, kvCache, kernels, loadSeconds, median(prefill), rs.size(),
                     Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0), median(ttft),
                     median(step), median(tps), Arrays.stream(step).min().orElse(0), Arrays.stream(step).max().orElse(0),
                     Sizes.bytes(bytes), median(gbps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),

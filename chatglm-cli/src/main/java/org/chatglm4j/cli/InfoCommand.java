@@ -10,6 +10,7 @@ import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmWeights;
 import org.chatglm4j.model.LayerWeights;
 import org.chatglm4j.model.PrefixEncoder;
+import org.chatglm4j.tensor.Activations;
 import org.chatglm4j.tensor.WeightMatrix;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 import picocli.CommandLine.Command;
@@ -102,6 +103,7 @@ public final class InfoCommand implements Callable<Integer> {
         int length = maxLength != null ? maxLength : cfg.maxSequenceLength();
         MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads());
         report.set("memory", memory(mem, report.get("weights").get("used_bytes").asLong()));
+        report.set("kernels", kernels());
         if (json) Json.writeLine(ctx.out(), report);
         else printText(ctx.out(), report, mem);
         return 0;
@@ -243,6 +245,16 @@ public final class InfoCommand implements Callable<Integer> {
         return o;
     }
 
+    /** Which decode kernels this CPU gets: the activation path of each grouped format ({@link Activations}). */
+    static ObjectNode kernels() {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("cpu", Activations.cpu());
+        o.put("q4_activations", Activations.defaultFor("q4").name().toLowerCase(Locale.ROOT));
+        o.put("q8_activations", Activations.defaultFor("q8").name().toLowerCase(Locale.ROOT));
+        o.put("reference_formats_activations", "float");
+        return o;
+    }
+
     private static long fileSize(Path f) {
         try {
             return Files.size(f);
@@ -306,6 +318,11 @@ public final class InfoCommand implements Callable<Integer> {
         out.println("              total ≈ " + Sizes.bytes(m.get("total_bytes").asLong()) + "; Java heap needed ≈ "
                 + Sizes.bytes(mem.heapBytes()) + " (JAVA_OPTS=" + mem.suggestedXmx() + "; this JVM's max heap: "
                 + Sizes.bytes(Runtime.getRuntime().maxMemory()) + ")");
+        ObjectNode k = (ObjectNode) r.get("kernels");
+        out.println("kernels       " + k.get("cpu").asText() + ": decode of q4 on " + k.get("q4_activations").asText()
+                + " activations, q8 on " + k.get("q8_activations").asText()
+                + " activations; int4, int8 and float formats on float activations (-D" + Activations.PROPERTY
+                + "=float|int8 overrides)");
         out.flush();
     }
 }

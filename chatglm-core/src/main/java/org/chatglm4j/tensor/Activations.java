@@ -49,6 +49,21 @@ public enum Activations {
         };
     }
 
+    /** The path a matrix's decode kernels take: integer only for the grouped formats made so. */
+    public static Activations of(WeightMatrix w) {
+        return switch (w) {
+            case Q4Matrix m -> m.activations();
+            case Q8Matrix m -> m.activations();
+            default -> FLOAT;
+        };
+    }
+
+    /** For reports: "avx512: q4 decode with int8 activations" and the like. */
+    public static String describe(WeightMatrix w) {
+        Activations a = of(w);
+        return cpu() + ", " + w.format() + " decode kernels on " + (a == INT8 ? "int8 activations" : "float32 activations");
+    }
+
     public static Activations parse(String s) {
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "float", "float32", "f32" -> FLOAT;
