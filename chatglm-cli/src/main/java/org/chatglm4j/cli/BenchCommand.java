@@ -76,15 +76,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, description = "Compute threads. Default: the available processors.")
     Integer threads;
 
-    KvCache.Precision kvCache = KvCache.Precision.F32;
+    KvCache.Precision kvCache = KvCache.Precision.F16;
 
-    @Option(names = "--kv-cache", paramLabel = "f32|f16", description = "Attention cache precision. Default: f32.")
+    @Option(names = "--kv-cache", paramLabel = "f32|f16", description = "Attention cache precision. Default: f16, "
+            + "as chat.")
     void setKv(String v) {
         kvCache = LoadTuning.parseKv(v, spec);
     }
 
     @Option(names = "--json", description = "Write one JSON object.")
     boolean json;
+
+    @Option(names = "--bandwidth-probe", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Measure the READ memory bandwidth (a 256 MiB off-heap buffer, freed before the model "
+                    + "loads) and report the fraction of it decode moves. Default: on.")
+    boolean bandwidthProbe;
+
+    private double probeGBps = Double.NaN;
 
     private final CliContext ctx;
     private long rssAfterLoad, heapAfterLoad;
@@ -100,6 +108,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (t < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
+        if (bandwidthProbe) {
+            try (Parallel probePool = new Parallel(t)) {
+                probeGBps = org.chatglm4j.bench.BandwidthProbe.readGBps(probePool);
+            }
+        }
         long t0 = System.nanoTime();
         List<AutoCloseable> open = new ArrayList<>();
         try {
@@ -187,6 +200,10 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("decode_tok_s", median(tps));
             o.put("weight_bytes_per_token", bytes);
             o.put("weight_read_gb_s", median(gbps));
+            if (!Double.isNaN(probeGBps)) {
+                o.put("probe_read_gb_s", probeGBps);
+                o.put("bandwidth_fraction", median(gbps) / probeGBps);
+            }
             o.put("peak_rss_bytes", rss);
             o.put("rss_after_load_bytes", rssAfterLoad);
             o.put("heap_after_load_bytes", heapAfterLoad);
@@ -202,12 +219,14 @@ public final class BenchCommand implements Callable<Integer> {
                     prefill          %.2f tokens/s (median of %d; min %.2f, max %.2f)
                     time to 1st tok  %.0f ms
                     decode           %.1f ms/step, %.2f tokens/s (min %.1f, max %.1f ms/step)
-                    weights/token    %s read per step = %.1f GB/s
+                    weights/token    %s read per step = %.1f GB/s%s
                     peak RSS         %s   (after loading: RSS %s, Java heap in use %s)
                     """, source, t, batch, promptTokens, newTokens, kvCache, kernels, loadSeconds, median(prefill), rs.size(),
                     Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0), median(ttft),
                     median(step), median(tps), Arrays.stream(step).min().orElse(0), Arrays.stream(step).max().orElse(0),
-                    Sizes.bytes(bytes), median(gbps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),
+                    Sizes.bytes(bytes), median(gbps), Double.isNaN(probeGBps) ? "" : String.format(Locale.ROOT,
+                            " = %.0f %% of the READ bandwidth measured before loading (%.1f GB/s)",
+                            100 * median(gbps) / probeGBps, probeGBps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),
                     Sizes.bytes(heapAfterLoad));
         }
         ctx.out().flush();

@@ -26,10 +26,12 @@ public final class LoadTuning {
             description = "Also quantize the word embeddings / lm_head (the reference keeps them fp16). Default: none.")
     QuantFormat embeddings = QuantFormat.NONE;
 
-    KvCache.Precision kvCache = KvCache.Precision.F32;
+    /** Null when not given: each command has its default ({@link #apply(LoadOptions, KvCache.Precision)}). */
+    KvCache.Precision kvCache;
 
     @Option(names = "--kv-cache", paramLabel = "f32|f16",
-            description = "Precision of the attention cache: f32 (exact, the default) or f16 (half the memory).")
+            description = "Precision of the attention cache: f16 (half the memory; keeps the reference's greedy "
+                    + "outputs on the fixtures) or f32 (exact). Default: f16; f32 for logits.")
     void setKvCache(String v) {
         kvCache = parseKv(v, spec);
     }
@@ -42,8 +44,13 @@ public final class LoadTuning {
         };
     }
 
+    /** Chat, generate and serve: an fp16 cache unless told otherwise (the 2048-token INT4 memory budget). */
     LoadOptions apply(LoadOptions o) {
-        return o.withQuantize(quantize).withEmbeddings(embeddings).withKvCache(kvCache);
+        return apply(o, KvCache.Precision.F16);
+    }
+
+    LoadOptions apply(LoadOptions o, KvCache.Precision defaultKv) {
+        return o.withQuantize(quantize).withEmbeddings(embeddings).withKvCache(kvCache != null ? kvCache : defaultKv);
     }
 
     /** picocli converter: {@link QuantFormat#parse} with its one-line error. */
