@@ -8,6 +8,7 @@ import org.chatglm4j.io.DType;
 import org.chatglm4j.io.TensorRef;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmWeights;
+import org.chatglm4j.model.KvCache;
 import org.chatglm4j.model.LayerWeights;
 import org.chatglm4j.model.PrefixEncoder;
 import org.chatglm4j.tensor.Activations;
@@ -101,7 +102,7 @@ public final class InfoCommand implements Callable<Integer> {
             }
         }
         int length = maxLength != null ? maxLength : cfg.maxSequenceLength();
-        MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads());
+        MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads(), KvCache.Precision.F16);   // chat's default
         report.set("memory", memory(mem, report.get("weights").get("used_bytes").asLong()));
         report.set("kernels", kernels());
         if (json) Json.writeLine(ctx.out(), report);
@@ -235,11 +236,12 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("threads", m.threads());
         o.put("weights_mapped_bytes", weightBytes);
         o.put("heap_vector_bytes", m.vectorBytes());
+        o.put("kv_cache_precision", m.kvPrecision().name().toLowerCase(Locale.ROOT));
         o.put("kv_cache_bytes_per_token", m.kvBytesPerToken());
         o.put("kv_cache_bytes_at_max_length", m.kvBytesAtMax());
         o.put("working_set_bytes", m.workingBytes());
         o.put("heap_bytes", m.heapBytes());
-        o.put("total_bytes", weightBytes + m.heapBytes());
+        o.put("total_bytes", m.peakRssBytes(weightBytes));   // the predicted peak RSS
         o.put("suggested_java_opts", m.suggestedXmx());
         o.put("jvm_max_heap_bytes", Runtime.getRuntime().maxMemory());
         return o;
@@ -310,12 +312,14 @@ public final class InfoCommand implements Callable<Integer> {
                 + " in tensors the model never reads, such as lm_head.weight, tied to the embeddings)" : ""));
         out.println("memory        weights, memory-mapped (page cache, off-heap): "
                 + Sizes.bytes(m.get("weights_mapped_bytes").asLong()));
-        out.println("              KV cache (float32): " + Sizes.bytes(mem.kvBytesPerToken()) + " per token, "
-                + Sizes.bytes(mem.kvBytesAtMax()) + " at length " + mem.maxLength());
+        out.println("              KV cache (" + (mem.kvPrecision() == KvCache.Precision.F16 ? "fp16, the default; "
+                + "--kv-cache f32 doubles it" : "float32") + ", off-heap): " + Sizes.bytes(mem.kvBytesPerToken())
+                + " per token, " + Sizes.bytes(mem.kvBytesAtMax()) + " at length " + mem.maxLength());
         out.println("              working set of a " + mem.maxLength() + "-token prompt: ≈ "
                 + Sizes.bytes(mem.workingBytes()) + "; LayerNorms and biases on the heap: "
                 + Sizes.bytes(mem.vectorBytes()));
-        out.println("              total ≈ " + Sizes.bytes(m.get("total_bytes").asLong()) + "; Java heap needed ≈ "
+        out.println("              predicted peak RSS ≈ " + Sizes.bytes(m.get("total_bytes").asLong()) + String.format(
+                Locale.ROOT, " (%.2f GB)", m.get("total_bytes").asLong() / 1e9) + "; Java heap needed ≈ "
                 + Sizes.bytes(mem.heapBytes()) + " (JAVA_OPTS=" + mem.suggestedXmx() + "; this JVM's max heap: "
                 + Sizes.bytes(Runtime.getRuntime().maxMemory()) + ")");
         ObjectNode k = (ObjectNode) r.get("kernels");
