@@ -81,15 +81,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, description = "Compute threads. Default: the available processors.")
     Integer threads;
 
-    KvCache.Precision kvCache = KvCache.Precision.F32;
+    KvCache.Precision kvCache = KvCache.Precision.F16;
 
-    @Option(names = "--kv-cache", paramLabel = "f32|f16", description = "Attention cache precision. Default: f32.")
+    @Option(names = "--kv-cache", paramLabel = "f32|f16", description = "Attention cache precision. Default: f16, "
+            + "as chat.")
     void setKv(String v) {
         kvCache = LoadTuning.parseKv(v, spec);
     }
 
     @Option(names = "--json", description = "Write one JSON object.")
     boolean json;
+
+    @Option(names = "--bandwidth-probe", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Measure the READ memory bandwidth (a 256 MiB off-heap buffer, freed before the model "
+                    + "loads) and report the fraction of it decode moves. Default: on.")
+    boolean bandwidthProbe;
+
+    private double probeGBps = Double.NaN;
 
     private final CliContext ctx;
     private long rssAfterLoad, heapAfterLoad;
@@ -110,6 +118,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (t < 1) throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
+        if (bandwidthProbe) {
+            try (Parallel probePool = new Parallel(t)) {
+                probeGBps = org.chatglm4j.bench.BandwidthProbe.readGBps(probePool);
+            }
+        }
         long t0 = System.nanoTime();
         List<AutoCloseable> open = new ArrayList<>();
         try {
@@ -179,6 +192,8 @@ public final class BenchCommand implements Callable<Integer> {
         double[] gbps = rs.stream().mapToDouble(Benchmark.Result::weightReadGBps).toArray();
         long rss = Benchmark.peakRss();
         long bytes = rs.getFirst().weightBytesPerToken();
+        org.chatglm4j.tensor.WeightMatrix linear = model.weights().layers()[0].queryKeyValue().weight();
+        String kernels = org.chatglm4j.tensor.Activations.describe(linear);
         if (json) {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("model", source);
@@ -188,6 +203,8 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("batch", batch);
             o.put("num_beams", numBeams);
             o.put("kv_cache", kvCache.name().toLowerCase(Locale.ROOT));
+            o.put("cpu", org.chatglm4j.tensor.Activations.cpu());
+            o.put("activations", org.chatglm4j.tensor.Activations.of(linear).name().toLowerCase(Locale.ROOT));
             o.put("load_s", loadSeconds);
             o.put("prefill_tok_s", median(prefill));
             o.put("ttft_ms", median(ttft));
@@ -195,6 +212,10 @@ public final class BenchCommand implements Callable<Integer> {
             o.put("decode_tok_s", median(tps));
             o.put("weight_bytes_per_token", bytes);
             o.put("weight_read_gb_s", median(gbps));
+            if (!Double.isNaN(probeGBps)) {
+                o.put("probe_read_gb_s", probeGBps);
+                o.put("bandwidth_fraction", median(gbps) / probeGBps);
+            }
             o.put("peak_rss_bytes", rss);
             o.put("rss_after_load_bytes", rssAfterLoad);
             o.put("heap_after_load_bytes", heapAfterLoad);
@@ -205,16 +226,19 @@ public final class BenchCommand implements Callable<Integer> {
             ctx.out().printf(Locale.ROOT, """
                     model            %s
                     threads          %d   batch %d   beams %d   prompt %d tokens   generated %d tokens   kv cache %s
+                    kernels          %s
                     load             %.2f s
                     prefill          %.2f tokens/s (median of %d; min %.2f, max %.2f)
                     time to 1st tok  %.0f ms
                     decode           %.1f ms/step, %.2f tokens/s (min %.1f, max %.1f ms/step)
-                    weights/token    %s read per step = %.1f GB/s
+                    weights/token    %s read per step = %.1f GB/s%s
                     peak RSS         %s   (after loading: RSS %s, Java heap in use %s)
-                    """, source, t, batch, numBeams, promptTokens, newTokens, kvCache, loadSeconds, median(prefill), rs.size(),
+                    """, source, t, batch, numBeams, promptTokens, newTokens, kvCache, kernels, loadSeconds, median(prefill), rs.size(),
                     Arrays.stream(prefill).min().orElse(0), Arrays.stream(prefill).max().orElse(0), median(ttft),
                     median(step), median(tps), Arrays.stream(step).min().orElse(0), Arrays.stream(step).max().orElse(0),
-                    Sizes.bytes(bytes), median(gbps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),
+                    Sizes.bytes(bytes), median(gbps), Double.isNaN(probeGBps) ? "" : String.format(Locale.ROOT,
+                            " = %.0f %% of the READ bandwidth measured before loading (%.1f GB/s)",
+                            100 * median(gbps) / probeGBps, probeGBps), Sizes.bytes(rss), Sizes.bytes(rssAfterLoad),
                     Sizes.bytes(heapAfterLoad));
         }
         ctx.out().flush();

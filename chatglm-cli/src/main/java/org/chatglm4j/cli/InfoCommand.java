@@ -8,8 +8,10 @@ import org.chatglm4j.io.DType;
 import org.chatglm4j.io.TensorRef;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmWeights;
+import org.chatglm4j.model.KvCache;
 import org.chatglm4j.model.LayerWeights;
 import org.chatglm4j.model.PrefixEncoder;
+import org.chatglm4j.tensor.Activations;
 import org.chatglm4j.tensor.WeightMatrix;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
 import org.chatglm4j.tokenizer.Glm2Tokenizer;
@@ -123,7 +125,8 @@ public final class InfoCommand implements Callable<Integer> {
             }
         }
         int length = maxLength != null ? maxLength : cfg.maxSequenceLength();
-        MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads());
+        MemoryEstimate mem = MemoryEstimate.of(effective, length, model.threads(),
+                KvCache.Precision.AUTO.resolve(effective));   // chat's default
         ObjectNode memory = memory(mem, report.get("weights").get("used_bytes").asLong());
         ObjectNode at = memory.putObject("kv_cache_bytes_at");
         for (int n : REPORTED_LENGTHS) {
@@ -132,6 +135,7 @@ public final class InfoCommand implements Callable<Integer> {
                     .put("total_f32", report.get("weights").get("used_bytes").asLong() + f32);
         }
         report.set("memory", memory);
+        report.set("kernels", kernels());
         if (json) Json.writeLine(ctx.out(), report);
         else printText(ctx.out(), report, mem);
         return 0;
@@ -294,13 +298,24 @@ public final class InfoCommand implements Callable<Integer> {
         o.put("threads", m.threads());
         o.put("weights_mapped_bytes", weightBytes);
         o.put("heap_vector_bytes", m.vectorBytes());
+        o.put("kv_cache_precision", m.kvPrecision().name().toLowerCase(Locale.ROOT));
         o.put("kv_cache_bytes_per_token", m.kvBytesPerToken());
         o.put("kv_cache_bytes_at_max_length", m.kvBytesAtMax());
         o.put("working_set_bytes", m.workingBytes());
         o.put("heap_bytes", m.heapBytes());
-        o.put("total_bytes", weightBytes + m.heapBytes());
+        o.put("total_bytes", m.peakRssBytes(weightBytes));   // the predicted peak RSS
         o.put("suggested_java_opts", m.suggestedXmx());
         o.put("jvm_max_heap_bytes", Runtime.getRuntime().maxMemory());
+        return o;
+    }
+
+    /** Which decode kernels this CPU gets: the activation path of each grouped format ({@link Activations}). */
+    static ObjectNode kernels() {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("cpu", Activations.cpu());
+        o.put("q4_activations", Activations.defaultFor("q4").name().toLowerCase(Locale.ROOT));
+        o.put("q8_activations", Activations.defaultFor("q8").name().toLowerCase(Locale.ROOT));
+        o.put("reference_formats_activations", "float");
         return o;
     }
 
@@ -370,19 +385,26 @@ public final class InfoCommand implements Callable<Integer> {
                 : " in tensors the model never reads, such as lm_head.weight, tied to the embeddings)") : ""));
         out.println("memory        weights, memory-mapped (page cache, off-heap): "
                 + Sizes.bytes(m.get("weights_mapped_bytes").asLong()));
-        out.println("              KV cache (float32): " + Sizes.bytes(mem.kvBytesPerToken()) + " per token, "
-                + Sizes.bytes(mem.kvBytesAtMax()) + " at length " + mem.maxLength());
+        out.println("              KV cache (" + (mem.kvPrecision() == KvCache.Precision.F16 ? "fp16, the default; "
+                + "--kv-cache f32 doubles it" : "float32, the default for a model this small") + ", off-heap): " + Sizes.bytes(mem.kvBytesPerToken())
+                + " per token, " + Sizes.bytes(mem.kvBytesAtMax()) + " at length " + mem.maxLength());
         StringBuilder kv = new StringBuilder();
         m.get("kv_cache_bytes_at").properties().forEach(e -> kv.append(kv.isEmpty() ? "" : ", ").append(e.getKey())
                 .append(": ").append(Sizes.bytes(e.getValue().get("f32").asLong())).append(" (f16 ")
                 .append(Sizes.bytes(e.getValue().get("f16").asLong())).append(")"));
-        out.println("              KV cache by context (float32, f16 with --kv-cache f16): " + kv);
+        out.println("              KV cache by context (float32, fp16 in parentheses): " + kv);
         out.println("              working set of a " + mem.maxLength() + "-token prompt: ≈ "
                 + Sizes.bytes(mem.workingBytes()) + "; LayerNorms and biases on the heap: "
                 + Sizes.bytes(mem.vectorBytes()));
-        out.println("              total ≈ " + Sizes.bytes(m.get("total_bytes").asLong()) + "; Java heap needed ≈ "
+        out.println("              predicted peak RSS ≈ " + Sizes.bytes(m.get("total_bytes").asLong()) + String.format(
+                Locale.ROOT, " (%.2f GB)", m.get("total_bytes").asLong() / 1e9) + "; Java heap needed ≈ "
                 + Sizes.bytes(mem.heapBytes()) + " (JAVA_OPTS=" + mem.suggestedXmx() + "; this JVM's max heap: "
                 + Sizes.bytes(Runtime.getRuntime().maxMemory()) + ")");
+        ObjectNode k = (ObjectNode) r.get("kernels");
+        out.println("kernels       " + k.get("cpu").asText() + ": decode of q4 on " + k.get("q4_activations").asText()
+                + " activations, q8 on " + k.get("q8_activations").asText()
+                + " activations; int4, int8 and float formats on float activations (-D" + Activations.PROPERTY
+                + "=float|int8 overrides)");
         out.flush();
     }
 }

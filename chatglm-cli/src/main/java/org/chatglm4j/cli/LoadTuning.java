@@ -26,10 +26,13 @@ public final class LoadTuning {
             description = "Also quantize the word embeddings / lm_head (the reference keeps them fp16). Default: none.")
     QuantFormat embeddings = QuantFormat.NONE;
 
-    KvCache.Precision kvCache = KvCache.Precision.F32;
+    /** Null when not given: each command has its default ({@link #apply(LoadOptions, KvCache.Precision)}). */
+    KvCache.Precision kvCache;
 
     @Option(names = "--kv-cache", paramLabel = "f32|f16",
-            description = "Precision of the attention cache: f32 (exact, the default) or f16 (half the memory).")
+            description = "Precision of the attention cache: f32 (exact) or f16 (half the memory). Default: f16 when "
+                    + "the model's float32 cache at its full context would pass 256 MiB (ChatGLM-6B and up), else "
+                    + "f32; f32 for logits.")
     void setKvCache(String v) {
         kvCache = parseKv(v, spec);
     }
@@ -42,8 +45,16 @@ public final class LoadTuning {
         };
     }
 
+    /**
+     * Chat, generate and serve: an fp16 cache for real-size models unless told otherwise (the 2048-token INT4
+     * memory budget), float32 where it costs little (small models keep the reference's exact outputs).
+     */
     LoadOptions apply(LoadOptions o) {
-        return o.withQuantize(quantize).withEmbeddings(embeddings).withKvCache(kvCache);
+        return apply(o, KvCache.Precision.AUTO);
+    }
+
+    LoadOptions apply(LoadOptions o, KvCache.Precision defaultKv) {
+        return o.withQuantize(quantize).withEmbeddings(embeddings).withKvCache(kvCache != null ? kvCache : defaultKv);
     }
 
     /** picocli converter: {@link QuantFormat#parse} with its one-line error. */

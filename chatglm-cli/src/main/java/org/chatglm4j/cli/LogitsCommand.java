@@ -6,6 +6,7 @@ import org.chatglm4j.chat.ChatGLM;
 import org.chatglm4j.model.Batch;
 import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.ChatGlmModel;
+import org.chatglm4j.model.KvCache;
 import org.chatglm4j.model.PromptLayout;
 import org.chatglm4j.model.AttentionMask;
 import org.chatglm4j.tokenizer.ChatGlmTokenizer;
@@ -60,7 +61,8 @@ public final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning)));
+        // logits are for checking exactness: a float32 cache unless told otherwise
+        try (ChatGLM glm = ChatGLM.load(model.resolve(ctx), tuning.apply(model.loadOptions(ptuning), KvCache.Precision.F32));
              var cache = glm.model().newCache()) {
             ChatGlmModel m = glm.model();
             ChatGlmConfig cfg = m.config();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.chatglm4j.cglm.CglmWriter;
 import org.chatglm4j.model.ChatGlmConfig;
+import org.chatglm4j.model.KvCache;
 import org.chatglm4j.quant.QuantFormat;
 import org.chatglm4j.testing.Fixtures;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,9 +59,12 @@ class InfoCommandTest {
         }
         JsonNode m = info.get("memory");
         assertThat(m.get("max_length").asInt()).isEqualTo(2048);
+        // the cache chat uses by default, off the heap: float32 for a model this small (fp16 from 256 MiB on)
+        assertThat(m.get("kv_cache_precision").asText()).isEqualTo("f32");
         assertThat(m.get("kv_cache_bytes_per_token").asLong()).isEqualTo(2 * 3 * 64 * 4);
         assertThat(m.get("kv_cache_bytes_at_max_length").asLong()).isEqualTo(2048L * 2 * 3 * 64 * 4);
-        assertThat(m.get("total_bytes").asLong()).isEqualTo(m.get("heap_bytes").asLong() + w.get("used_bytes").asLong());
+        assertThat(m.get("total_bytes").asLong()).isEqualTo(m.get("heap_bytes").asLong() + w.get("used_bytes").asLong()
+                + m.get("kv_cache_bytes_at_max_length").asLong());
     }
 
     @Test
@@ -71,7 +75,8 @@ class InfoCommandTest {
         assertThat(r.out()).contains("2 layers, hidden 96, 6 heads (head size 16), inner 256, vocab 1544",
                 "1D rotary", "quantization  none", "pre_seq_len 4, prefix_projection true", "tokenizer     ice_text.model: 1544 tokens",
                 "weights       pytorch, 1 file:", "pytorch_model.bin", "tensors       ", "f16 × ", "parameters    ",
-                "KV cache (float32): 1.5 KiB per token", "at length 100", "JAVA_OPTS=-Xmx1g");
+                "KV cache (float32, the default for a model this small, off-heap): 1.5 KiB per token", "at length 100",
+                "predicted peak RSS", "JAVA_OPTS=-Xmx1g");
     }
 
     /** A .cglm single file (chatglm4j's own format), as --model takes it: info and tokenize read its header. */
@@ -100,10 +105,14 @@ class InfoCommandTest {
 
     @Test
     void memoryEstimateOfTheRealModel() {
-        MemoryEstimate m = MemoryEstimate.of(ChatGlmConfig.chatglm6b(), 2048, 8);
+        MemoryEstimate m = MemoryEstimate.of(ChatGlmConfig.chatglm6b(), 2048, 8, KvCache.Precision.F32);
         assertThat(m.kvBytesPerToken()).isEqualTo(2L * 28 * 4096 * 4);            // 896 KiB
         assertThat(m.kvBytesAtMax()).isEqualTo(2048L * 2 * 28 * 4096 * 4);        // 1.75 GiB
         assertThat(m.workingBytes()).isBetween(200L << 20, 400L << 20);
-        assertThat(m.suggestedXmx()).isEqualTo("-Xmx3g");
+        assertThat(m.suggestedXmx()).isEqualTo("-Xmx1g");                           // the cache is off-heap
+        MemoryEstimate h = MemoryEstimate.of(ChatGlmConfig.chatglm6b(), 2048, 8, KvCache.Precision.F16);
+        assertThat(h.kvBytesAtMax()).isEqualTo(m.kvBytesAtMax() / 2);
+        // INT4 weights with an int4 lm_head (3.09 GB): the 2048-token chat budget of issue 11 is 4.5 GB
+        assertThat(h.peakRssBytes(3_090_000_000L)).isBetween(4_000_000_000L, 4_700_000_000L);
     }
 }

@@ -30,11 +30,14 @@ public final class ChatGlmModel {
         this(weights, prefix, pool, KvCache.Precision.F32);
     }
 
-    /** @param kvPrecision precision of the caches of {@link #newCache()} (F32 is exact, F16 halves their memory) */
+    /**
+     * @param kvPrecision precision of the caches of {@link #newCache()} (F32 is exact, F16 halves their memory, AUTO
+     *                    picks F32 for small models and F16 for large ones)
+     */
     public ChatGlmModel(ChatGlmWeights weights, PrefixEncoder prefix, Parallel pool, KvCache.Precision kvPrecision) {
-        this.kvPrecision = kvPrecision;
         this.config = prefix == null ? weights.config()
                 : weights.config().withPrefix(prefix.preSeqLen(), prefix.projection());
+        this.kvPrecision = kvPrecision.resolve(config);
         this.weights = weights;
         this.rotary = config.isGlm2() ? null : new Rotary(config.rotaryDim());
         this.pool = pool;

@@ -33,8 +33,24 @@ public final class KvCache implements AutoCloseable {
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
-    /** Storage precision of the cached keys and values. */
-    public enum Precision { F32, F16 }
+    /**
+     * Storage precision of the cached keys and values. {@code AUTO} is a choice made when a model loads
+     * ({@link #autoFor}): float32 where its cache is small (exact, as the reference), fp16 where it is large.
+     */
+    public enum Precision {
+        F32, F16, AUTO;
+
+        /** Caches that would take at most this much in float32 at the model's full context stay float32. */
+        public static final long AUTO_F32_LIMIT = 256L << 20;
+
+        /** {@code AUTO} resolved for {@code config}; any other precision as it is. */
+        public Precision resolve(ChatGlmConfig config) {
+            if (this != AUTO) return this;
+            long f32 = 2L * config.numLayers() * config.kvWidth() * Float.BYTES
+                    * (config.maxSequenceLength() + (long) config.preSeqLen());
+            return f32 <= AUTO_F32_LIMIT ? F32 : F16;
+        }
+    }
 
     private final int layers;
     private final int heads;
@@ -59,6 +75,7 @@ public final class KvCache implements AutoCloseable {
         this.heads = heads;
         this.headSize = headSize;
         this.blockValues = heads * BLOCK * headSize;
+        if (precision == Precision.AUTO) throw new IllegalArgumentException("resolve AUTO before making a cache");
         this.precision = precision;
         this.valueBytes = precision == Precision.F32 ? 4 : 2;
         this.pool = new KvBlockPool(layers, (long) blockValues * valueBytes);

@@ -39,7 +39,7 @@ public final class MatMul {
      * a dequantized tile and its packed copy, or the dot results plus the prepared inputs of the decode regime.
      */
     public static int scratchFloats(int maxCols) {
-        int perInput = maxCols + (maxCols + 31) / 32 + 1;   // the largest WeightMatrix.inputScratch()
+        int perInput = maxCols + 2 * ((maxCols + 31) / 32) + 1;   // the largest WeightMatrix.inputScratch()
         return Math.max(2 * TILE_ROWS * K_BLOCK + 2 * TILE_ROWS * 6, 4 + TILED_MIN_INPUTS * perInput);
     }
 

@@ -15,8 +15,16 @@ public final class Q4Matrix implements WeightMatrix {
     private final int cols;
     private final int blocks;
     private final long rowBytes;
+    private final Activations activations;
+    /** Values in whole units (the integer kernel's part of a row) and the row's blocks. */
+    private final int mainCols;
 
+    /** With the activation path chosen for this CPU ({@link Activations#defaultFor}). */
     public Q4Matrix(MemorySegment q, MemorySegment scales, int rows, int cols) {
+        this(q, scales, rows, cols, Activations.defaultFor("q4"));
+    }
+
+    public Q4Matrix(MemorySegment q, MemorySegment scales, int rows, int cols, Activations activations) {
         this.rowBytes = Q4Layout.rowBytes(cols);
         this.blocks = (cols + BLOCK - 1) / BLOCK;
         if (q.byteSize() != rows * rowBytes || scales.byteSize() != 2L * rows * blocks) {
@@ -27,17 +35,36 @@ public final class Q4Matrix implements WeightMatrix {
         this.scales = scales;
         this.rows = rows;
         this.cols = cols;
+        this.activations = activations;
+        this.mainCols = cols / Q4Layout.UNIT * Q4Layout.UNIT;
     }
+
+    /** The same weights with the other activation path (a view: nothing is copied). */
+    public Q4Matrix withActivations(Activations a) {
+        return a == activations ? this : new Q4Matrix(q, scales, rows, cols, a);
+    }
+
+    public Activations activations() { return activations; }
 
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public String format() { return "q4"; }
     @Override public long byteSize() { return q.byteSize() + scales.byteSize(); }
-    @Override public int inputScratch() { return cols + blocks; }
+    @Override
+    public int inputScratch() {
+        return activations == Activations.FLOAT ? cols + blocks : IntKernels.preparedFloats(cols, Q4Layout.UNIT);
+    }
 
-    /** Per input: the prescaled copy of {@link QuantKernels#prescale}, then its sums over 32-value blocks. */
+    /**
+     * Per input, float activations: the prescaled copy of {@link QuantKernels#prescale}, then its sums over
+     * 32-value blocks. Integer activations: {@link IntKernels#prepare}.
+     */
     @Override
     public void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+        if (activations == Activations.INT8) {
+            for (int j = 0; j < n; j++) IntKernels.prepare(x, (x0 + j) * cols, cols, Q4Layout.UNIT, aux, off + j * inputScratch());
+            return;
+        }
         for (int j = 0; j < n; j++) {
             int xo = (x0 + j) * cols, o = off + j * (cols + blocks);
             QuantKernels.prescale(x, xo, cols, aux, o);
@@ -69,6 +96,19 @@ public final class Q4Matrix implements WeightMatrix {
     public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = r * rowBytes, scaleBase = 2L * r * blocks;
         int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT;
+        if (activations == Activations.INT8) {
+            int per = inputScratch(), tail = cols - mainCols;
+            for (int j = 0; j < nx; j++) {
+                int o = auxOff + j * per, d = o + mainCols / 2 + tail;
+                float s = IntKernels.q4Dot(q, base, scales, scaleBase, units, aux, o, aux, d)
+                        - 8 * QuantKernels.halfDot(scales, scaleBase, aux, d + blocks, mainCols / BLOCK);   // tail: below
+                for (int k = mainCols; k < cols; k++) {
+                    s += scale(r, k) * aux[d + k / BLOCK] * ((Q4Layout.get(q, base, k) - 8) * aux[o + mainCols / 2 + k - mainCols]);
+                }
+                acc[j] = s;
+            }
+            return;
+        }
         for (int j = 0; j < nx; j++) {
             int xo = (x0 + j) * cols, o = auxOff + j * (cols + blocks);
             float s = QuantKernels.q4DotGrouped(q, base, scales, scaleBase, units, aux, o, aux, o + cols);
@@ -81,6 +121,22 @@ public final class Q4Matrix implements WeightMatrix {
     @Override
     public void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc) {
         long base = r * rowBytes;
+        if (activations == Activations.INT8) {
+            // the definition: Σ_b dw_b·dx_b·Σ_{e∈b} q_e·xq_e, integer sums per block
+            int[] xq = new int[cols];
+            float[] dx = new float[blocks];
+            for (int j = 0; j < nx; j++) {
+                IntKernels.quantizeBlocks(x, (x0 + j) * cols, cols, xq, dx);
+                float s = 0;
+                for (int b = 0; b < blocks; b++) {
+                    int dot = 0;
+                    for (int k = b * BLOCK; k < Math.min(cols, (b + 1) * BLOCK); k++) dot += (Q4Layout.get(q, base, k) - 8) * xq[k];
+                    s += scale(r, b * BLOCK) * dx[b] * dot;
+                }
+                acc[j] = s;
+            }
+            return;
+        }
         for (int j = 0; j < nx; j++) {
             int xo = (x0 + j) * cols;
             float s = 0;

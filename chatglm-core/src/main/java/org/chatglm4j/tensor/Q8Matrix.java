@@ -18,8 +18,14 @@ public final class Q8Matrix implements WeightMatrix {
     private final int cols;
     private final int blocks;
     private final long rowBytes;
+    private final Activations activations;
 
+    /** With the activation path chosen for this CPU ({@link Activations#defaultFor}). */
     public Q8Matrix(MemorySegment q, MemorySegment scales, int rows, int cols) {
+        this(q, scales, rows, cols, Activations.defaultFor("q8"));
+    }
+
+    public Q8Matrix(MemorySegment q, MemorySegment scales, int rows, int cols, Activations activations) {
         this.blocks = (cols + BLOCK - 1) / BLOCK;
         this.rowBytes = Int8Layout.rowBytes(cols);
         if (q.byteSize() != rows * rowBytes || scales.byteSize() != 2L * rows * blocks) {
@@ -30,7 +36,15 @@ public final class Q8Matrix implements WeightMatrix {
         this.scales = scales;
         this.rows = rows;
         this.cols = cols;
+        this.activations = activations;
     }
+
+    /** The same weights with the other activation path (a view: nothing is copied). */
+    public Q8Matrix withActivations(Activations a) {
+        return a == activations ? this : new Q8Matrix(q, scales, rows, cols, a);
+    }
+
+    public Activations activations() { return activations; }
 
     public static long scaleBytes(int rows, int cols) {
         return 2L * rows * ((cols + BLOCK - 1) / BLOCK);
@@ -40,11 +54,21 @@ public final class Q8Matrix implements WeightMatrix {
     @Override public int cols() { return cols; }
     @Override public String format() { return "q8"; }
     @Override public long byteSize() { return q.byteSize() + scales.byteSize(); }
-    @Override public int inputScratch() { return cols + blocks; }
+    @Override
+    public int inputScratch() {
+        return activations == Activations.FLOAT ? cols + blocks : IntKernels.preparedFloats(cols, Int8Layout.UNIT);
+    }
 
-    /** Per input: the prescaled copy of {@link QuantKernels#prescale8}, then its sums over 32-value blocks. */
+    /**
+     * Per input, float activations: the prescaled copy of {@link QuantKernels#prescale8}, then its sums over
+     * 32-value blocks. Integer activations: {@link IntKernels#prepare}.
+     */
     @Override
     public void prepareInputs(float[] x, int x0, int n, float[] aux, int off) {
+        if (activations == Activations.INT8) {
+            for (int j = 0; j < n; j++) IntKernels.prepare(x, (x0 + j) * cols, cols, Int8Layout.UNIT, aux, off + j * inputScratch());
+            return;
+        }
         for (int j = 0; j < n; j++) {
             int xo = (x0 + j) * cols, o = off + j * (cols + blocks);
             QuantKernels.prescale8(x, xo, cols, aux, o);
@@ -76,6 +100,18 @@ public final class Q8Matrix implements WeightMatrix {
     public void dotRows(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
         long base = r * rowBytes, scaleBase = 2L * r * blocks;
         int full = cols / BLOCK;
+        if (activations == Activations.INT8) {
+            int per = inputScratch(), main = full * BLOCK, tail = cols - main;
+            for (int j = 0; j < nx; j++) {
+                int o = auxOff + j * per, d = o + main / 2 + tail;
+                float s = IntKernels.q8Dot(q, base, scales, scaleBase, full, aux, o, aux, d);
+                for (int k = main; k < cols; k++) {
+                    s += scale(r, k) * aux[d + k / BLOCK] * (Int8Layout.get(q, base, k) * aux[o + main / 2 + k - main]);
+                }
+                acc[j] = s;
+            }
+            return;
+        }
         for (int j = 0; j < nx; j++) {
             int xo = (x0 + j) * cols, o = auxOff + j * (cols + blocks);
             float s = QuantKernels.i8DotGrouped(q, base, scales, scaleBase, full, aux, o, aux, o + cols);
@@ -87,6 +123,22 @@ public final class Q8Matrix implements WeightMatrix {
     @Override
     public void dotRowsScalar(int r, float[] x, int x0, int nx, float[] acc) {
         long base = r * rowBytes;
+        if (activations == Activations.INT8) {
+            // the definition: Σ_b dw_b·dx_b·Σ_{e∈b} q_e·xq_e, integer sums per block
+            int[] xq = new int[cols];
+            float[] dx = new float[blocks];
+            for (int j = 0; j < nx; j++) {
+                IntKernels.quantizeBlocks(x, (x0 + j) * cols, cols, xq, dx);
+                float s = 0;
+                for (int b = 0; b < blocks; b++) {
+                    int dot = 0;
+                    for (int k = b * BLOCK; k < Math.min(cols, (b + 1) * BLOCK); k++) dot += Int8Layout.get(q, base, k) * xq[k];
+                    s += scale(r, b * BLOCK) * dx[b] * dot;
+                }
+                acc[j] = s;
+            }
+            return;
+        }
         for (int j = 0; j < nx; j++) {
             int xo = (x0 + j) * cols;
             float s = 0;

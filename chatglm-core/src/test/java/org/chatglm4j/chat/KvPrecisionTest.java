@@ -2,6 +2,7 @@ package org.chatglm4j.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.chatglm4j.generate.GenerationConfig;
+import org.chatglm4j.model.ChatGlmConfig;
 import org.chatglm4j.model.KvCache;
 import org.chatglm4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
@@ -26,6 +27,18 @@ class KvPrecisionTest {
                     assertThat(out).as("%s %s", m, g.get("name").asText()).containsExactly(ints(g.get("generated_ids")));
                 }
             }
+        }
+    }
+
+    @Test
+    void autoIsFloat32ForSmallModelsAndFp16ForRealSizes() {
+        assertThat(KvCache.Precision.AUTO.resolve(ChatGlmConfig.chatglm6b())).isEqualTo(KvCache.Precision.F16);
+        assertThat(KvCache.Precision.AUTO.resolve(ChatGlmConfig.chatglm2_6b())).isEqualTo(KvCache.Precision.F16);
+        assertThat(KvCache.Precision.F32.resolve(ChatGlmConfig.chatglm6b())).isEqualTo(KvCache.Precision.F32);
+        try (ChatGLM glm = ChatGLM.load(Fixtures.path("model_a/checkpoint"),
+                LoadOptions.defaults().withThreads(2).withKvCache(KvCache.Precision.AUTO))) {
+            assertThat(glm.model().kvPrecision()).isEqualTo(KvCache.Precision.F32);
+            assertThat(glm.model().newCache().precision()).isEqualTo(KvCache.Precision.F32);
         }
     }
 }

@@ -37,13 +37,29 @@ class KernelTwinTest {
         };
     }
 
-    static final List<String> FORMATS = List.of("f32", "f16", "bf16", "int8", "int4", "q8", "q4");
+    /** The grouped formats twice: with float activations and with int8 activations ({@link IntKernels}). */
+    static final List<String> FORMATS = List.of("f32", "f16", "bf16", "int8", "int4", "q8/float", "q4/float",
+            "q8/int8", "q4/int8");
 
-    /** A random matrix in any format: the quantized ones are quantized from a random f32 matrix. */
+    /**
+     * A random matrix in any format ({@code format/activations} for the grouped ones): the quantized ones are
+     * quantized from a random f32 matrix.
+     */
     static WeightMatrix matrix(String format, int rows, int cols, SplittableRandom rnd, Arena arena) {
         if (List.of("f32", "f16", "bf16").contains(format)) return randomMatrix(format, rows, cols, rnd, arena);
+        String[] parts = format.split("/");
         WeightMatrix f = randomMatrix("f32", rows, cols, rnd, arena);
-        return org.chatglm4j.quant.Quantizer.quantize(f, org.chatglm4j.quant.QuantFormat.parse(format), arena);
+        WeightMatrix w = org.chatglm4j.quant.Quantizer.quantize(f, org.chatglm4j.quant.QuantFormat.parse(parts[0]), arena);
+        if (parts.length == 1) return w;
+        Activations a = Activations.parse(parts[1]);
+        return w instanceof Q4Matrix m ? m.withActivations(a) : ((Q8Matrix) w).withActivations(a);
+    }
+
+    /** The matrix with float activations: the exact conversions and the tiled (prefill) regime use those. */
+    static WeightMatrix floatActivations(WeightMatrix w) {
+        if (w instanceof Q4Matrix m) return m.withActivations(Activations.FLOAT);
+        if (w instanceof Q8Matrix m) return m.withActivations(Activations.FLOAT);
+        return w;
     }
 
     static Stream<Arguments> cases() {
@@ -86,7 +102,7 @@ class KernelTwinTest {
                     float[] one = new float[1];
                     float[] unit = new float[cols];
                     unit[c] = 1;
-                    w.dotRowsScalar(r, unit, 0, 1, one);
+                    floatActivations(w).dotRowsScalar(r, unit, 0, 1, one);
                     assertThat(row[c]).isEqualTo(one[0]);
                     assertThat(tile[c]).isEqualTo(one[0]);
                 }
@@ -110,7 +126,7 @@ class KernelTwinTest {
                 float[] scratch = new float[MatMul.scratchFloats(cols)];
                 MatMul.multiply(w, x, x0, n, y, y0, 0, mid, scratch);
                 MatMul.multiply(w, x, x0, n, y, y0, mid, rows, scratch);
-                MatMul.multiplyScalar(w, x, x0, n, want, y0, 0, rows);
+                MatMul.multiplyScalar(MatMul.decodeRegime(n) ? w : floatActivations(w), x, x0, n, want, y0, 0, rows);
                 for (int i = 0; i < y.length; i++) {
                     assertThat(y[i]).as("n=%d element %d", n, i)
                             .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-4f * (1 + (float) Math.sqrt(cols))));
