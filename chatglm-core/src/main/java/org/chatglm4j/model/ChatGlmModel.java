@@ -72,9 +72,19 @@ public final class ChatGlmModel {
 
     /** An empty cache for a new sequence, holding the P-tuning prefix keys/values if the model has a prefix. */
     public KvCache newCache() {
+        return prefixPast == null ? newCache(null, 0) : newCache(prefixPast, prefix.preSeqLen());
+    }
+
+    /**
+     * An empty cache starting with the given prefix keys/values {@code past} ({@code [pre, 2·L·h]}, the prefix
+     * encoder's output layout; null for none), whatever prefix this model has: training changes it every step.
+     */
+    public KvCache newCache(float[] past, int pre) {
         KvCache cache = new KvCache(config.numLayers(), config.numAttentionHeads(), config.headSize(), kvPrecision);
-        if (prefixPast != null) {
-            int pre = prefix.preSeqLen(), h = config.hiddenSize(), hd = config.headSize(), row = 2 * config.numLayers() * h;
+        if (past != null) {
+            float[] prefixPast = past;
+            int h = config.hiddenSize(), hd = config.headSize(), row = 2 * config.numLayers() * h;
+            if (past.length != pre * row) throw new IllegalArgumentException("prefix of " + past.length + " values, expected " + pre * row);
             cache.reserve(pre);
             for (int l = 0; l < config.numLayers(); l++) {
                 for (int p = 0; p < pre; p++) {
