@@ -29,6 +29,7 @@ import java.util.concurrent.Callable;
                 ServeCommand.class,
                 BenchCommand.class,
                 RandomCheckpointCommand.class,
+                TrainCommand.class,
                 CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'chatglm COMMAND --help' for the options of a command.",
