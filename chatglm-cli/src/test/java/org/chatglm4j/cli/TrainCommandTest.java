@@ -95,6 +95,19 @@ class TrainCommandTest {
     }
 
     @Test
+    void initialCheckpointMustAgreeWithThePrefixOptions() {
+        List<String> args = contract(tmp.resolve("out"), 2, 1);
+        args.set(args.indexOf("--pre-seq-len") + 1, "8");
+        Cli.Result r = Cli.run("", args.toArray(String[]::new));
+        assertThat(r.status()).isEqualTo(1);
+        assertThat(r.err()).contains("the checkpoint has pre_seq_len 4 and prefix_projection false, the options say 8 and false");
+        args = contract(tmp.resolve("out"), 2, 1);
+        args.add("--resume");
+        r = Cli.run("", args.toArray(String[]::new));
+        assertThat(r.err()).contains("--resume found no checkpoint-N folder");
+    }
+
+    @Test
     void tooLongSequencesFailBeforeTraining() {
         List<String> args = contract(tmp.resolve("out"), 2, 1);
         args.set(args.indexOf("--max-source-length") + 1, "4000");
