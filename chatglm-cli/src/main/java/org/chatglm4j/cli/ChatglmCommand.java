@@ -30,6 +30,7 @@ import java.util.concurrent.Callable;
                 BenchCommand.class,
                 RandomCheckpointCommand.class,
                 TrainCommand.class,
+                EvalCommand.class,
                 CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'chatglm COMMAND --help' for the options of a command.",
