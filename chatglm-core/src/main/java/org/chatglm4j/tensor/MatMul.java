@@ -241,9 +241,26 @@ public final class MatMul {
                 int nr = Math.min(TILE_ROWS, rows - r);
                 w.decodeTile(r, nr, k0, kl, scratch);
                 for (int b = 0; b < n; b++) {
-                    int xo = b * cols + k0;
-                    for (int i = 0; i < nr; i++) {
-                        float g = dy[b * rows + r + i];
+                    int xo = b * cols + k0, go = b * rows + r, i = 0;
+                    // four tile rows per pass: one load and store of dx per four FMAs
+                    for (; i + 4 <= nr; i += 4) {
+                        float g0 = dy[go + i], g1 = dy[go + i + 1], g2 = dy[go + i + 2], g3 = dy[go + i + 3];
+                        if (g0 == 0f && g1 == 0f && g2 == 0f && g3 == 0f) continue;
+                        FloatVector v0 = FloatVector.broadcast(F, g0), v1 = FloatVector.broadcast(F, g1);
+                        FloatVector v2 = FloatVector.broadcast(F, g2), v3 = FloatVector.broadcast(F, g3);
+                        int t0 = i * kl, t1 = t0 + kl, t2 = t1 + kl, t3 = t2 + kl, k = 0;
+                        for (; k + F.length() <= kl; k += F.length()) {
+                            FloatVector.fromArray(F, scratch, t0 + k).fma(v0, FloatVector.fromArray(F, dx, xo + k))
+                                    .add(FloatVector.fromArray(F, scratch, t1 + k).mul(v1))
+                                    .add(FloatVector.fromArray(F, scratch, t2 + k).fma(v2, FloatVector.fromArray(F, scratch, t3 + k).mul(v3)))
+                                    .intoArray(dx, xo + k);
+                        }
+                        for (; k < kl; k++) {
+                            dx[xo + k] += scratch[t0 + k] * g0 + scratch[t1 + k] * g1 + scratch[t2 + k] * g2 + scratch[t3 + k] * g3;
+                        }
+                    }
+                    for (; i < nr; i++) {
+                        float g = dy[go + i];
                         if (g == 0f) continue;
                         FloatVector gv = FloatVector.broadcast(F, g);
                         int to = i * kl, k = 0;
