@@ -29,6 +29,7 @@ import java.util.concurrent.Callable;
                 ServeCommand.class,
                 BenchCommand.class,
                 RandomCheckpointCommand.class,
+                TrainCommand.class,
                 EvalCommand.class,
                 CommandLine.HelpCommand.class,
         },

@@ -75,10 +75,23 @@ public final class ChatGlmModel {
 
     /** An empty cache for a new sequence, holding the P-tuning prefix keys/values if the model has a prefix. */
     public KvCache newCache() {
+        return prefixPast == null ? newCache(null, 0) : newCache(prefixPast, prefix.preSeqLen());
+    }
+
+    /**
+     * An empty cache starting with the given prefix keys/values {@code past} ({@code [pre, 2·L·w]}, the prefix
+     * encoder's output layout, w = groups·head size; null for none), whatever prefix this model has: training
+     * changes it every step.
+     */
+    public KvCache newCache(float[] past, int pre) {
         // v1: one key/value per head; v2: per key/value group only (16x smaller at the 6B geometry)
         KvCache cache = new KvCache(config.numLayers(), config.kvGroups(), config.headSize(), kvPrecision);
-        if (prefixPast != null) {
-            int pre = prefix.preSeqLen(), w = config.kvWidth(), hd = config.headSize(), row = 2 * config.numLayers() * w;
+        if (past != null) {
+            float[] prefixPast = past;
+            int w = config.kvWidth(), hd = config.headSize(), row = 2 * config.numLayers() * w;
+            if (past.length != pre * row) {
+                throw new IllegalArgumentException("prefix of " + past.length + " values, expected " + pre * row);
+            }
             cache.reserve(pre);
             for (int l = 0; l < config.numLayers(); l++) {
                 for (int p = 0; p < pre; p++) {

@@ -226,7 +226,7 @@ public record ChatGlmWeights(
     }
 
     /** A small tensor's values as float32 (fp16 and bf16 widen exactly). */
-    static float[] toFloats(TensorRef t) {
+    public static float[] toFloats(TensorRef t) {
         MemorySegment s = t.data();
         int n = Math.toIntExact(t.numel());
         float[] out = new float[n];

@@ -47,4 +47,15 @@ public final class Rotary {
             x[off + half + i] = x2 * c + x1 * s;
         }
     }
+
+    /** The transpose of {@link #apply} (rotation by the opposite angles): carries a gradient back through it. */
+    public void applyTransposed(float[] x, int off, float[] cos, float[] sin, int aOff) {
+        int half = dim / 2;
+        for (int i = 0; i < half; i++) {
+            float g1 = x[off + i], g2 = x[off + half + i];
+            float c = cos[aOff + i], s = sin[aOff + i];
+            x[off + i] = g1 * c + g2 * s;
+            x[off + half + i] = g2 * c - g1 * s;
+        }
+    }
 }

@@ -60,6 +60,8 @@ public final class Runner {
     private float[] linBias, linX, linY;
     private int linX0, linY0, linN;
     private boolean linGelu;
+    private float[] linPre;         // where the pre-activations of a GELU linear go when recording
+    private int linPreRow0;
     private float[] normIn, normOut, normW, normB;
     private int normRow0;
 
@@ -98,7 +100,19 @@ public final class Runner {
      * to {@code sink}, segment by segment in batch order.
      */
     public void forward(Batch b, LogitsSink sink) {
+        forward(b, sink, null);
+    }
+
+    /**
+     * As {@link #forward(Batch, LogitsSink)}, also keeping in {@code record} (when not null) what a backward pass
+     * needs ({@link Activations}): training runs this very forward, not a copy of it. Training covers ChatGLM-6B
+     * (v1) blocks only.
+     */
+    public void forward(Batch b, LogitsSink sink, Activations record) {
         if (glm2 != null) {
+            if (record != null) {
+                throw new ChatGlmException("P-Tuning training supports ChatGLM-6B models only, not ChatGLM2/3");
+            }
             glm2.forward(b, sink);
             return;
         }
@@ -117,6 +131,7 @@ public final class Runner {
             for (int i = 0; i < scores.length; i++) scores[i] = new float[Math.max(maxKeys, 2 * scores[i].length)];
         }
         this.batch = b;
+        if (record != null) record.begin(rows);
 
         // x [rows, h] = word_embeddings[tokens]
         for (int r = 0; r < rows; r++) {
@@ -131,27 +146,34 @@ public final class Runner {
 
         for (layer = 0; layer < cfg.numLayers(); layer++) {
             lw = weights.layers()[layer];
+            if (record != null) System.arraycopy(x, 0, record.input[layer], 0, rows * h);
             // a = LN₁(x)
             layerNorm(x, a, 0, rows, lw.inputLayernormWeight(), lw.inputLayernormBias());
             // qkv [rows, 3h] = a · W_qkvᵀ + b
             linear(lw.queryKeyValue().weight(), lw.queryKeyValue().bias(), a, 0, rows, qkv, 0, false);
             // rotate q and k by their positions; store k, v in the caches
             pool.forRange(rows, 1, ropeTask);
+            if (record != null) System.arraycopy(qkv, 0, record.qkv[layer], 0, rows * 3 * h);
             // ctx [rows, h] = softmax(q·kᵀ masked) · v, heads concatenated
             pool.forRange(b.size() * heads, 1, attentionTask);
             // tmp = ctx · W_denseᵀ + b;  x = a·α + tmp   (the attention block's residual)
             linear(lw.dense().weight(), lw.dense().bias(), ctx, 0, rows, tmp, 0, false);
             residual(rows);
+            if (record != null) System.arraycopy(x, 0, record.middle[layer], 0, rows * h);
             // a = LN₂(x);  x = a·α + W₂·gelu(W₁·a + b₁) + b₂   (MLP in row chunks)
             layerNorm(x, a, 0, rows, lw.postAttentionLayernormWeight(), lw.postAttentionLayernormBias());
             for (int r0 = 0; r0 < rows; r0 += MLP_CHUNK) {
                 int n = Math.min(MLP_CHUNK, rows - r0);
+                linPre = record == null ? null : record.preGelu[layer];
+                linPreRow0 = r0;
                 linear(lw.denseHTo4h().weight(), lw.denseHTo4h().bias(), a, r0, n, mlp, 0, true);
+                linPre = null;
                 linear(lw.dense4hToH().weight(), lw.dense4hToH().bias(), mlp, 0, n, tmp, r0, false);
             }
             residual(rows);
         }
         for (int s = 0; s < b.size(); s++) b.cache(s).advance(b.count(s));
+        if (record != null) System.arraycopy(x, 0, record.last, 0, rows * h);
 
         emitLogits(b, sink);
         this.batch = null;
@@ -219,7 +241,10 @@ public final class Runner {
                 }
                 for (; r < r1; r++) linY[base + r] += linBias[r];
             }
-            if (linGelu) for (int r = r0; r < r1; r++) linY[base + r] = gelu(linY[base + r]);
+            if (linGelu) {
+                if (linPre != null) System.arraycopy(linY, base + r0, linPre, (linPreRow0 + b) * rows + r0, r1 - r0);
+                for (int r = r0; r < r1; r++) linY[base + r] = gelu(linY[base + r]);
+            }
         }
     }
 

@@ -215,4 +215,76 @@ public final class MatMul {
             }
         }
     }
+
+    /** Column blocks {@link #multiplyTransposed} splits a matrix's inputs into: the units of parallel work. */
+    public static int transposedBlocks(WeightMatrix w) {
+        return (w.cols() + K_BLOCK - 1) / K_BLOCK;
+    }
+
+    /** Floats of scratch one thread needs for {@link #multiplyTransposed}. */
+    public static int transposedScratchFloats() {
+        return TILE_ROWS * K_BLOCK;
+    }
+
+    /**
+     * The backward of {@code y = x·Wᵀ} with respect to x: {@code dx[b, c] += Σ_r dy[b, r]·W[r, c]} for {@code b <
+     * n} and the columns of blocks {@code [kb0, kb1)} (see {@link #transposedBlocks}). The weights are read in their
+     * own format, a dequantized 16 × 256 tile at a time (never a float32 copy of the matrix); each tile row is
+     * added to every input's gradient. Threads given different blocks write disjoint columns.
+     */
+    public static void multiplyTransposed(WeightMatrix w, float[] dy, int n, float[] dx, int kb0, int kb1,
+                                          float[] scratch) {
+        int rows = w.rows(), cols = w.cols();
+        for (int kb = kb0; kb < kb1; kb++) {
+            int k0 = kb * K_BLOCK, kl = Math.min(K_BLOCK, cols - k0);
+            for (int r = 0; r < rows; r += TILE_ROWS) {
+                int nr = Math.min(TILE_ROWS, rows - r);
+                w.decodeTile(r, nr, k0, kl, scratch);
+                for (int b = 0; b < n; b++) {
+                    int xo = b * cols + k0, go = b * rows + r, i = 0;
+                    // four tile rows per pass: one load and store of dx per four FMAs
+                    for (; i + 4 <= nr; i += 4) {
+                        float g0 = dy[go + i], g1 = dy[go + i + 1], g2 = dy[go + i + 2], g3 = dy[go + i + 3];
+                        if (g0 == 0f && g1 == 0f && g2 == 0f && g3 == 0f) continue;
+                        FloatVector v0 = FloatVector.broadcast(F, g0), v1 = FloatVector.broadcast(F, g1);
+                        FloatVector v2 = FloatVector.broadcast(F, g2), v3 = FloatVector.broadcast(F, g3);
+                        int t0 = i * kl, t1 = t0 + kl, t2 = t1 + kl, t3 = t2 + kl, k = 0;
+                        for (; k + F.length() <= kl; k += F.length()) {
+                            FloatVector.fromArray(F, scratch, t0 + k).fma(v0, FloatVector.fromArray(F, dx, xo + k))
+                                    .add(FloatVector.fromArray(F, scratch, t1 + k).mul(v1))
+                                    .add(FloatVector.fromArray(F, scratch, t2 + k).fma(v2, FloatVector.fromArray(F, scratch, t3 + k).mul(v3)))
+                                    .intoArray(dx, xo + k);
+                        }
+                        for (; k < kl; k++) {
+                            dx[xo + k] += scratch[t0 + k] * g0 + scratch[t1 + k] * g1 + scratch[t2 + k] * g2 + scratch[t3 + k] * g3;
+                        }
+                    }
+                    for (; i < nr; i++) {
+                        float g = dy[go + i];
+                        if (g == 0f) continue;
+                        FloatVector gv = FloatVector.broadcast(F, g);
+                        int to = i * kl, k = 0;
+                        for (; k + F.length() <= kl; k += F.length()) {
+                            FloatVector.fromArray(F, scratch, to + k).fma(gv, FloatVector.fromArray(F, dx, xo + k))
+                                    .intoArray(dx, xo + k);
+                        }
+                        for (; k < kl; k++) dx[xo + k] = Math.fma(scratch[to + k], g, dx[xo + k]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Scalar twin of {@link #multiplyTransposed} over all columns: whole rows from {@link WeightMatrix#readRow}. */
+    public static void multiplyTransposedScalar(WeightMatrix w, float[] dy, int n, float[] dx) {
+        int rows = w.rows(), cols = w.cols();
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            w.readRow(r, row, 0);
+            for (int b = 0; b < n; b++) {
+                float g = dy[b * rows + r];
+                for (int c = 0; c < cols; c++) dx[b * cols + c] += g * row[c];
+            }
+        }
+    }
 }
