@@ -160,9 +160,16 @@ public final class TrainCommand implements Callable<Integer> {
             TrainingResult result;
             ProgressBar bar = new ProgressBar();
             try {
-                result = trainer.train(bar);
+                try {
+                    result = trainer.train(bar);
+                } finally {
+                    bar.finish();
+                }
+                ctx.out().println(String.format(Locale.ROOT, "%s after %d steps; checkpoints and trainer_state.json in %s",
+                        result.stopped() ? "stopped" : "trained", result.step(), outputDir));
+                ctx.out().flush();
             } finally {
-                bar.finish();
+                // only now may an interrupted JVM exit (the hook waits for this): the summary line is out
                 done.countDown();
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
@@ -170,9 +177,6 @@ public final class TrainCommand implements Callable<Integer> {
                     // the hook is running: it waits for `done`
                 }
             }
-            ctx.out().println(String.format(Locale.ROOT, "%s after %d steps; checkpoints and trainer_state.json in %s",
-                    result.stopped() ? "stopped" : "trained", result.step(), outputDir));
-            ctx.out().flush();
             return result.stopped() ? InterruptRouter.INTERRUPTED_STATUS : 0;
         }
     }
