@@ -112,6 +112,7 @@ class ImageTest {
             assertThat(status).as("server log: %s", log(root)).isEqualTo(200);
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(base)
                     .timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"你好\", \"history\": [], \"max_length\": 20}"))
                     .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             assertThat(r.statusCode()).isEqualTo(200);
