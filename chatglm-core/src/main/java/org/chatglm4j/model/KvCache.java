@@ -35,7 +35,7 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * Storage precision of the cached keys and values. {@code AUTO} is a choice made when a model loads
-     * ({@link #autoFor}): float32 where its cache is small (exact, as the reference), fp16 where it is large.
+     * ({@link #resolve}): float32 where its cache is small (exact, as the reference), fp16 where it is large.
      */
     public enum Precision {
         F32, F16, AUTO;
