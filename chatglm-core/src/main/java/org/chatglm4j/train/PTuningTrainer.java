@@ -86,6 +86,7 @@ public final class PTuningTrainer {
                 options.maxSourceLength(), options.maxTargetLength(), file);
     }
 
+    /** The preprocessed training examples, in file order. */
     public List<TrainingExample> examples() {
         return examples;
     }
