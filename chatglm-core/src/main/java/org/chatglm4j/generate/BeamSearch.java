@@ -222,10 +222,12 @@ public final class BeamSearch implements AutoCloseable {
         closeCaches();
     }
 
+    /** Whether the search is over (its output is then available). */
     public boolean finished() {
         return finish != null;
     }
 
+    /** Why the search ended, null while it runs. */
     public FinishReason finishReason() {
         return finish;
     }
@@ -236,6 +238,7 @@ public final class BeamSearch implements AutoCloseable {
         return output.clone();
     }
 
+    /** A copy of the prompt's ids. */
     public int[] promptIds() {
         return Arrays.copyOf(prompt.promptIds(), promptLength);
     }
