@@ -49,7 +49,11 @@ public final class BeamSearch implements AutoCloseable {
     private FinishReason finish;
     private int[] output;
 
-    /** @throws ChatGlmException for settings beam search cannot run (see {@link GenerationConfig#checkBeamSearch}) */
+    /**
+     * A beam search over {@code promptIds} with {@code config}'s beams and limits, stepped by {@link #addTo}.
+     *
+     * @throws ChatGlmException for settings beam search cannot run (see {@link GenerationConfig#checkBeamSearch})
+     */
     public BeamSearch(ChatGlmModel model, int[] promptIds, GenerationConfig config) {
         config.checkBeamSearch();
         if (!config.beamSearch()) {

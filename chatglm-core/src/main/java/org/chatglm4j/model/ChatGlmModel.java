@@ -35,6 +35,8 @@ public final class ChatGlmModel {
     }
 
     /**
+     * A model with a P-Tuning v2 prefix encoder (null for none) and KV caches of the given precision.
+     *
      * @param kvPrecision precision of the caches of {@link #newCache()} (F32 is exact, F16 halves their memory, AUTO
      *                    picks F32 for small models and F16 for large ones)
      */

@@ -35,6 +35,8 @@ public final class Glm2Tokenizer {
     private final int padId;
 
     /**
+     * A ChatGLM2/3 tokenizer over the SentencePiece processor {@code sp} (shared, not copied).
+     *
      * @param roleTokens          v3: the four role tokens follow the five common specials
      * @param encodeSpecialTokens v3's tokenizer option: role-token strings typed in the text become their ids
      */
