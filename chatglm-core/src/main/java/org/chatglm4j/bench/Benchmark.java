@@ -33,6 +33,9 @@ public final class Benchmark {
     }
 
     /**
+     * Runs one measurement: a prefill of a random prompt, then greedy decoding of {@code batch} sequences
+     * ({@code seed} draws the prompt ids).
+     *
      * @param promptTokens prompt length including the final {@code [gMASK] <sop>}
      * @param newTokens    tokens generated per sequence (the first comes from the prefill)
      */

@@ -48,6 +48,8 @@ public final class CglmWriter {
     }
 
     /**
+     * Writes a ChatGLM-6B model to {@code out} as a {@code .cglm} file.
+     *
      * @param tokenizerModel the {@code ice_text.model} bytes
      * @param progress       receives the number of bytes written so far (may be null)
      */
@@ -176,7 +178,12 @@ public final class CglmWriter {
         convert(folder, linears, embeddings, out, progress, null);
     }
 
-    /** @param chatFormat ChatGLM2/3: the decided chat format to record (null: decide from the folder) */
+    /**
+     * Converts a Hugging Face model folder as {@link #convert(Path, org.chatglm4j.quant.QuantFormat,
+     * org.chatglm4j.quant.QuantFormat, Path, LongConsumer)} does, recording a chat format decided by the caller.
+     *
+     * @param chatFormat ChatGLM2/3: the decided chat format to record (null: decide from the folder)
+     */
     public static void convert(Path folder, org.chatglm4j.quant.QuantFormat linears,
                                org.chatglm4j.quant.QuantFormat embeddings, Path out, LongConsumer progress,
                                org.chatglm4j.chat.ChatFormatKind.Decision chatFormat) {

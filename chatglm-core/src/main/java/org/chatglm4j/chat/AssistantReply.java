@@ -16,14 +16,17 @@ import com.fasterxml.jackson.databind.node.TextNode;
  */
 public record AssistantReply(String content, String name, JsonNode parameters) {
 
+    /** A plain reply: {@code content} with no tool name. */
     public static AssistantReply text(String content) {
         return new AssistantReply(content, null, null);
     }
 
+    /** Whether this is a plain reply (no tool name). */
     public boolean isText() {
         return name == null;
     }
 
+    /** Whether this is a tool call with parsed {@link #parameters()}. */
     public boolean isToolCall() {
         return parameters != null;
     }

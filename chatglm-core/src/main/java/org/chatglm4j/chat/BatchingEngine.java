@@ -93,6 +93,10 @@ public final class BatchingEngine implements ChatEngine, AutoCloseable {
         this(tokenizer, model, Glm1ChatFormat.INSTANCE, PromptTokenizer.of(tokenizer), maxBatch, maxQueue);
     }
 
+    /**
+     * Starts the scheduler thread, with the prompt format and prompt tokenizer of the model's generation; {@code
+     * maxBatch} sequences decode together, {@code maxQueue} more may wait. The model is shared, not owned.
+     */
     public BatchingEngine(ChatGlmTokenizer tokenizer, ChatGlmModel model, ChatFormat format, PromptTokenizer prompts,
                           int maxBatch, int maxQueue) {
         if (maxBatch < 1 || maxQueue < 0) throw new IllegalArgumentException("maxBatch >= 1 and maxQueue >= 0");

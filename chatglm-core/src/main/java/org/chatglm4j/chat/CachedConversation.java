@@ -44,6 +44,7 @@ public final class CachedConversation implements AutoCloseable {
                 r.droppedMessages() / 2, r.generation());
     }
 
+    /** The messages so far (immutable), replies included: what the cache holds. */
     public List<Message> history() {
         return history;
     }

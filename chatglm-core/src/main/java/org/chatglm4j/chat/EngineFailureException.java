@@ -5,6 +5,7 @@ package org.chatglm4j.chat;
  * Front ends answer it as an internal error (HTTP 500), never as a bad request; the engine itself keeps serving.
  */
 public final class EngineFailureException extends RuntimeException {
+    /** A failure described by {@code message}, caused by {@code cause} (kept for the logs). */
     public EngineFailureException(String message, Throwable cause) {
         super(message, cause);
     }

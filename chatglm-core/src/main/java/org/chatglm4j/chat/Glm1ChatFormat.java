@@ -10,6 +10,7 @@ import java.util.List;
  * next to CJK); stream_chat yields after every token.
  */
 public final class Glm1ChatFormat implements ChatFormat {
+    /** The one instance: the format is stateless and thread-safe. */
     public static final Glm1ChatFormat INSTANCE = new Glm1ChatFormat();
 
     private Glm1ChatFormat() {

@@ -11,6 +11,7 @@ import java.util.List;
  * yields a step only when the text is non-empty and does not end in an incomplete character (U+FFFD).
  */
 public final class Glm2ChatFormat implements ChatFormat {
+    /** The one instance: the format is stateless and thread-safe. */
     public static final Glm2ChatFormat INSTANCE = new Glm2ChatFormat();
 
     private Glm2ChatFormat() {

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
  * generated id is never decoded; process_response splits the text at {@code <|assistant|>} and reads a tool call.
  */
 public final class Glm3ChatFormat implements ChatFormat {
+    /** The one instance: the format is stateless and thread-safe. */
     public static final Glm3ChatFormat INSTANCE = new Glm3ChatFormat();
     private static final Pattern ASSISTANT = Pattern.compile(Pattern.quote("<|assistant|>"));
 

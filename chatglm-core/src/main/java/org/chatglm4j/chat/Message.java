@@ -18,11 +18,13 @@ import java.util.Objects;
  * @param tools    null when the message has none
  */
 public record Message(Role role, String content, String metadata, JsonNode tools) {
+    /** Requires a role and a content (which may be empty). */
     public Message {
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(content, "content");
     }
 
+    /** A system message without tools. */
     public static Message system(String content) {
         return new Message(Role.SYSTEM, content, null, null);
     }
@@ -32,14 +34,17 @@ public record Message(Role role, String content, String metadata, JsonNode tools
         return new Message(Role.SYSTEM, content, null, tools);
     }
 
+    /** A user message. */
     public static Message user(String content) {
         return new Message(Role.USER, content, null, null);
     }
 
+    /** An observation: the result of a tool call, fed back to the model. */
     public static Message observation(String content) {
         return new Message(Role.OBSERVATION, content, null, null);
     }
 
+    /** An assistant message; {@code metadata} is the tool name of a tool call, else empty or null. */
     public static Message assistant(String metadata, String content) {
         return new Message(Role.ASSISTANT, content, metadata, null);
     }
@@ -73,6 +78,10 @@ public record Message(Role role, String content, String metadata, JsonNode tools
         return Rounds.toMessages(rounds);
     }
 
+    /**
+     * Reads a reference history: a JSON array of message dicts ({@link #fromJson}); throws {@link ChatGlmException}
+     * on anything else.
+     */
     public static List<Message> listFromJson(JsonNode array) {
         if (array == null || !array.isArray()) throw new ChatGlmException("a history must be a JSON array of messages");
         List<Message> out = new ArrayList<>(array.size());

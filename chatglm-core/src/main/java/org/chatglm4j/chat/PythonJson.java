@@ -14,6 +14,7 @@ public final class PythonJson {
     private PythonJson() {
     }
 
+    /** The text Python would write for {@code value}. */
     public static String dumpsIndent4(JsonNode value) {
         StringBuilder out = new StringBuilder();
         write(value, 0, out);

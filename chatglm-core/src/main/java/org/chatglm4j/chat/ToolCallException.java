@@ -14,12 +14,14 @@ public final class ToolCallException extends ChatGlmException {
     private final transient AssistantReply fallback;
     private final transient List<Message> history;
 
+    /** An unreadable tool call described by {@code message}; {@code history} is copied. */
     public ToolCallException(String message, AssistantReply fallback, List<Message> history) {
         super(message);
         this.fallback = fallback;
         this.history = List.copyOf(history);
     }
 
+    /** The reply read as {@code {"name", "content"}}: what to show when the tool call cannot be run. */
     public AssistantReply fallback() {
         return fallback;
     }

@@ -27,12 +27,17 @@ public final class BeamHypotheses {
     private final List<Hypothesis> beams = new ArrayList<>();   // in the order they were stored
     private double worst = 1e9;
 
+    /**
+     * An empty list keeping at most {@code numBeams} hypotheses, scored with {@code lengthPenalty}; {@code
+     * earlyStopping} as transformers' {@code early_stopping} (stop once full).
+     */
     public BeamHypotheses(int numBeams, double lengthPenalty, boolean earlyStopping) {
         this.capacity = numBeams;
         this.lengthPenalty = lengthPenalty;
         this.earlyStopping = earlyStopping;
     }
 
+    /** Hypotheses stored so far (at most {@code numBeams}). */
     public int size() {
         return beams.size();
     }

@@ -49,7 +49,11 @@ public final class BeamSearch implements AutoCloseable {
     private FinishReason finish;
     private int[] output;
 
-    /** @throws ChatGlmException for settings beam search cannot run (see {@link GenerationConfig#checkBeamSearch}) */
+    /**
+     * A beam search over {@code promptIds} with {@code config}'s beams and limits, stepped by {@link #addTo}.
+     *
+     * @throws ChatGlmException for settings beam search cannot run (see {@link GenerationConfig#checkBeamSearch})
+     */
     public BeamSearch(ChatGlmModel model, int[] promptIds, GenerationConfig config) {
         config.checkBeamSearch();
         if (!config.beamSearch()) {
@@ -222,10 +226,12 @@ public final class BeamSearch implements AutoCloseable {
         closeCaches();
     }
 
+    /** Whether the search is over (its output is then available). */
     public boolean finished() {
         return finish != null;
     }
 
+    /** Why the search ended, null while it runs. */
     public FinishReason finishReason() {
         return finish;
     }
@@ -236,6 +242,7 @@ public final class BeamSearch implements AutoCloseable {
         return output.clone();
     }
 
+    /** A copy of the prompt's ids. */
     public int[] promptIds() {
         return Arrays.copyOf(prompt.promptIds(), promptLength);
     }

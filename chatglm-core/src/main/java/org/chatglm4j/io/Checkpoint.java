@@ -36,9 +36,13 @@ import java.util.Set;
  * </ul>
  */
 public final class Checkpoint implements AutoCloseable {
+    /** {@link #format()} of a single {@code model.safetensors} file. */
     public static final String SAFETENSORS = "safetensors";
+    /** {@link #format()} of a {@code model.safetensors.index.json} and the shards it names. */
     public static final String SAFETENSORS_SHARDED = "safetensors-sharded";
+    /** {@link #format()} of a single {@code pytorch_model.bin} ({@code torch.save} zip). */
     public static final String PYTORCH = "pytorch";
+    /** {@link #format()} of a {@code pytorch_model.bin.index.json} and the shards it names. */
     public static final String PYTORCH_SHARDED = "pytorch-sharded";
 
     /** The weight files looked for in a folder, in order of preference (the order transformers uses). */

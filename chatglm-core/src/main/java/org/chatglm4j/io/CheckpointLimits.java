@@ -18,6 +18,7 @@ public record CheckpointLimits(long maxPickleBytes, int maxPickleStack, int maxP
     public static final CheckpointLimits DEFAULT =
             new CheckpointLimits(64L << 20, 1 << 20, 1 << 20, 1 << 20, 100L << 20, 1 << 20);
 
+    /** Checks that every limit is positive; throws {@link IllegalArgumentException} otherwise. */
     public CheckpointLimits {
         if (maxPickleBytes <= 0 || maxPickleStack <= 0 || maxPickleMemo <= 0 || maxStringBytes <= 0
                 || maxJsonHeaderBytes <= 0 || maxZipEntries <= 0) {

@@ -4,7 +4,26 @@ import java.util.Locale;
 
 /** Element types found in checkpoints. Weights use F32, F16, BF16 and I8; the rest only appear in metadata. */
 public enum DType {
-    F64(8), F32(4), F16(2), BF16(2), I64(8), I32(4), I16(2), I8(1), U8(1), BOOL(1);
+    /** IEEE 754 double; metadata only. */
+    F64(8),
+    /** IEEE 754 single; full-precision weights and layer norms. */
+    F32(4),
+    /** IEEE 754 half; the usual ChatGLM weight type. */
+    F16(2),
+    /** bfloat16 (the upper half of an F32); ChatGLM2/3 weights are often saved this way. */
+    BF16(2),
+    /** Signed 64-bit integer; metadata only (ids, counters). */
+    I64(8),
+    /** Signed 32-bit integer; metadata only. */
+    I32(4),
+    /** Signed 16-bit integer; metadata only. */
+    I16(2),
+    /** Signed 8-bit integer; quantized weights. */
+    I8(1),
+    /** Unsigned 8-bit integer; metadata only. */
+    U8(1),
+    /** Boolean, one byte per element; metadata only (masks). */
+    BOOL(1);
 
     private final int bytes;
 
@@ -12,6 +31,7 @@ public enum DType {
         this.bytes = bytes;
     }
 
+    /** Size of one element in bytes (1 for {@link #BOOL}, as torch and safetensors store it). */
     public int bytes() {
         return bytes;
     }
@@ -50,6 +70,7 @@ public enum DType {
         };
     }
 
+    /** The lower-case name ("f16", "bf16", ...), as used in messages and shape strings. */
     public String lowerName() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -44,14 +44,17 @@ public final class SafeUnpickler {
             this.items = Collections.unmodifiableList(Arrays.asList(items));
         }
 
+        /** The elements, unmodifiable, in tuple order. */
         public List<Object> items() {
             return items;
         }
 
+        /** Number of elements. */
         public int size() {
             return items.size();
         }
 
+        /** The element at index {@code i}, counted from 0. */
         public Object get(int i) {
             return items.get(i);
         }
@@ -70,6 +73,7 @@ public final class SafeUnpickler {
      * archive. Shape and stride are validated as non-negative and contiguous row-major.
      */
     public record Tensor(Storage storage, long storageOffset, long[] shape, long[] stride) {
+        /** Number of elements, the product of {@code shape} (1 for a scalar). */
         public long numel() {
             long n = 1;
             for (long d : shape) n *= d;

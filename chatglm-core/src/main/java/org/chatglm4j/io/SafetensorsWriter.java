@@ -42,6 +42,7 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** One tensor of the layout. Data is little-endian, row-major. */
     public record Entry(String name, DType dtype, long[] shape) {
+        /** Copies {@code shape} (the record owns its array) and rejects an empty or reserved name. */
         public Entry {
             shape = shape.clone();
             if (name.isEmpty() || name.equals("__metadata__")) {
@@ -49,6 +50,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
         }
 
+        /** Bytes this tensor takes in the data region; throws on a negative dimension or an overflowing size. */
         public long byteSize() {
             long n = dtype.bytes();
             for (long d : shape) {

@@ -12,6 +12,7 @@ import java.util.Arrays;
  */
 public record TensorRef(String name, DType dtype, long[] shape, MemorySegment data, Path file) {
 
+    /** Checks that the dimensions are non-negative and that {@code data} holds exactly the bytes the shape needs. */
     public TensorRef {
         long n = 1;
         for (long d : shape) {
@@ -24,16 +25,19 @@ public record TensorRef(String name, DType dtype, long[] shape, MemorySegment da
         }
     }
 
+    /** Number of elements, the product of the shape (1 for a scalar). */
     public long numel() {
         long n = 1;
         for (long d : shape) n *= d;
         return n;
     }
 
+    /** Number of dimensions (0 for a scalar). */
     public int rank() {
         return shape.length;
     }
 
+    /** The shape as {@code [d0, d1, ...]}, for messages. */
     public String shapeString() {
         return Arrays.toString(shape);
     }

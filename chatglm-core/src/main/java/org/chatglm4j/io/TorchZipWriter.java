@@ -30,6 +30,7 @@ public final class TorchZipWriter {
 
     /** One tensor: its name, shape and row-major float32 values. */
     public record NamedTensor(String name, long[] shape, float[] data) {
+        /** Checks that {@code data} holds exactly the number of values the shape needs. */
         public NamedTensor {
             long n = 1;
             for (long d : shape) n *= d;
@@ -42,6 +43,10 @@ public final class TorchZipWriter {
     private TorchZipWriter() {
     }
 
+    /**
+     * Writes {@code tensors}, in list order, to {@code file} atomically (a temporary sibling, then a rename); the
+     * caller keeps ownership of the arrays, which are only read. Throws {@link ChatGlmException} on an I/O failure.
+     */
     public static void write(Path file, List<NamedTensor> tensors) {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {

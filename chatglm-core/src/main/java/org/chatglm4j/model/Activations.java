@@ -17,6 +17,7 @@ public final class Activations {
     float[][] preGelu;   // [layer][rows, inner]   W₁·LN₂(x) + b₁
     float[] last;        // [rows, h]              x entering the final LayerNorm
 
+    /** Empty buffers for a model of {@code cfg}'s geometry; they are sized by the first forward that fills them. */
     public Activations(ChatGlmConfig cfg) {
         this.layers = cfg.numLayers();
         this.h = cfg.hiddenSize();
@@ -33,6 +34,7 @@ public final class Activations {
         return 4L * (perLayer * cfg.numLayers() + (long) rows * cfg.hiddenSize());
     }
 
+    /** Token rows kept by the last forward (the batch's {@link Batch#rows()}). */
     public int rows() {
         return rows;
     }

@@ -15,7 +15,12 @@ import java.nio.file.Path;
  * {@code rmsnorm}, {@code padded_vocab_size}, {@code kv_channels}, {@code tokenizer.model}).
  */
 public enum Architecture {
+    /** ChatGLM-6B: rotary positions (2D by default), LayerNorm, GELU MLP, one key/value per head. */
     CHATGLM,
+    /**
+     * ChatGLM2-6B, ChatGLM3-6B and CodeGeeX2-6B: 1D rotary on half a head, RMSNorm, SwiGLU MLP, multi-query
+     * attention.
+     */
     GLM2;
 
     private static final String[] GLM2_KEYS = {"multi_query_attention", "rmsnorm", "padded_vocab_size", "kv_channels"};

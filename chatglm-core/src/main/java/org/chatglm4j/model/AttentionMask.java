@@ -7,7 +7,11 @@ package org.chatglm4j.model;
  */
 public interface AttentionMask {
 
-    /** @param row the query's row among this forward's new tokens; {@code query} and {@code key} token indices */
+    /**
+     * Whether query token {@code query} may not see key token {@code key}.
+     *
+     * @param row the query's row among this forward's new tokens; {@code query} and {@code key} token indices
+     */
     boolean masked(int row, int query, int key);
 
     /** True when no entry is masked: the kernel skips the test. */

@@ -26,6 +26,10 @@ public final class Backward {
     private final int h, heads, hd, inner, angles;
     private final float[][] tiles;   // per worker, for the transposed products
 
+    /**
+     * A backward pass over {@code model}'s frozen weights, run on its compute pool. Keeps per-worker scratch, so one
+     * instance serves one thread at a time.
+     */
     public Backward(ChatGlmModel model) {
         this.cfg = model.config();
         this.weights = model.weights();

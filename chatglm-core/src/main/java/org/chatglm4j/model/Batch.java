@@ -20,6 +20,7 @@ public final class Batch {
     private int[] positions = new int[16];
     private int[] blockPositions = new int[16];
 
+    /** Empties the batch for reuse, keeping its arrays (and dropping its references to caches and masks). */
     public void clear() {
         size = 0;
         rows = 0;
@@ -81,7 +82,9 @@ public final class Batch {
         size++;
     }
 
+    /** Number of sequences (segments) in the batch. */
     public int size() { return size; }
+    /** Number of new tokens over all sequences: the rows of the forward's {@code [rows, h]} activations. */
     public int rows() { return rows; }
     KvCache cache(int seg) { return caches[seg]; }
     AttentionMask mask(int seg) { return masks[seg]; }

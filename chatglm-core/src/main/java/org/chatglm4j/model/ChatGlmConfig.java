@@ -39,6 +39,10 @@ public record ChatGlmConfig(
         int kvChannels,
         int multiQueryGroupNum) {
 
+    /**
+     * Checks the geometry the kernels rely on (head size, rotary dimension, key/value groups); throws {@link
+     * ChatGlmException} with the offending {@code config.json} key otherwise.
+     */
     public ChatGlmConfig {
         require(vocabSize > 0, "vocab_size must be positive");
         require(architecture != null, "architecture is required");
@@ -112,6 +116,7 @@ public record ChatGlmConfig(
         return kvGroups() * headSize();
     }
 
+    /** True for the v2 architecture (ChatGLM2/3, CodeGeeX2). */
     public boolean isGlm2() {
         return architecture == Architecture.GLM2;
     }
@@ -124,6 +129,10 @@ public record ChatGlmConfig(
         return positionEncoding2d || isGlm2() ? headSize() / 2 : headSize();
     }
 
+    /**
+     * This configuration with a P-Tuning v2 prefix of {@code preSeqLen} positions (0 for none), with or without the
+     * prefix MLP.
+     */
     public ChatGlmConfig withPrefix(int preSeqLen, boolean prefixProjection) {
         return new ChatGlmConfig(vocabSize, hiddenSize, numLayers, numAttentionHeads, innerHiddenSize,
                 layernormEpsilon, bosTokenId, eosTokenId, maskTokenId, gmaskTokenId, padTokenId, maxSequenceLength,
@@ -131,6 +140,7 @@ public record ChatGlmConfig(
                 kvChannels, multiQueryGroupNum);
     }
 
+    /** This configuration with its block linears stored quantized to {@code bits} (0, 4 or 8). */
     public ChatGlmConfig withQuantizationBit(int bits) {
         return new ChatGlmConfig(vocabSize, hiddenSize, numLayers, numAttentionHeads, innerHiddenSize,
                 layernormEpsilon, bosTokenId, eosTokenId, maskTokenId, gmaskTokenId, padTokenId, maxSequenceLength,
@@ -209,6 +219,10 @@ public record ChatGlmConfig(
                 true, 0, 0, false, "float16");
     }
 
+    /**
+     * Reads and parses a {@code config.json}; throws {@link ChatGlmException} if it is missing, unreadable or
+     * invalid.
+     */
     public static ChatGlmConfig load(Path file) {
         String text;
         try {
@@ -221,6 +235,10 @@ public record ChatGlmConfig(
         return parse(text, file.toString());
     }
 
+    /**
+     * Parses the text of a {@code config.json} ({@code source} names it in errors), with the reference's defaults for
+     * absent keys, for either architecture.
+     */
     public static ChatGlmConfig parse(String json, String source) {
         JsonNode root;
         try {

@@ -21,6 +21,10 @@ public final class ChatGlmModel {
     private final float[] prefixPast;   // [pre, 2·L·h], computed once: every sequence starts with it
     private final KvCache.Precision kvPrecision;
 
+    /**
+     * A model without a prefix encoder and with float32 KV caches. The pool is shared, not owned: closing it is the
+     * caller's business.
+     */
     public ChatGlmModel(ChatGlmWeights weights, Parallel pool) {
         this(weights, null, pool);
     }
@@ -31,6 +35,8 @@ public final class ChatGlmModel {
     }
 
     /**
+     * A model with a P-Tuning v2 prefix encoder (null for none) and KV caches of the given precision.
+     *
      * @param kvPrecision precision of the caches of {@link #newCache()} (F32 is exact, F16 halves their memory, AUTO
      *                    picks F32 for small models and F16 for large ones)
      */
@@ -45,18 +51,22 @@ public final class ChatGlmModel {
         this.prefixPast = prefix == null ? null : prefix.pastKeyValues(config);
     }
 
+    /** Precision of the caches of {@link #newCache()} ({@code AUTO} already resolved). */
     public KvCache.Precision kvPrecision() {
         return kvPrecision;
     }
 
+    /** The P-Tuning v2 prefix encoder, or null when the model has none. */
     public PrefixEncoder prefixEncoder() {
         return prefix;
     }
 
+    /** The configuration, with the prefix length and projection of the prefix encoder when there is one. */
     public ChatGlmConfig config() {
         return config;
     }
 
+    /** The weights, shared by every runner. */
     public ChatGlmWeights weights() {
         return weights;
     }
@@ -69,6 +79,7 @@ public final class ChatGlmModel {
         return pool;
     }
 
+    /** A new runner with its own scratch buffers: one per thread that runs forward passes. */
     public Runner newRunner() {
         return new Runner(this);
     }

@@ -34,6 +34,10 @@ public record ChatGlmWeights(
         float[] finalLayernormWeight, float[] finalLayernormBias,
         WeightMatrix lmHead) {           // [vocab, h] = wordEmbeddings
 
+    /**
+     * Loads the weights as stored, without quantizing: matrices are views of the mapped {@code tensors}, which must
+     * stay open as long as the weights are used. {@code source} names the checkpoint in errors.
+     */
     public static ChatGlmWeights load(ChatGlmConfig cfg, Map<String, TensorRef> tensors, String source) {
         return load(cfg, tensors, source, QuantFormat.NONE, QuantFormat.NONE, null);
     }

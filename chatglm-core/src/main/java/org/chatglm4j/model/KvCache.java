@@ -28,6 +28,7 @@ import java.util.Arrays;
  * cache as the reference's {@code index_select} does.
  */
 public final class KvCache implements AutoCloseable {
+    /** Positions per block: the unit in which a cache grows and forks share memory. */
     public static final int BLOCK = 64;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
@@ -38,7 +39,12 @@ public final class KvCache implements AutoCloseable {
      * ({@link #resolve}): float32 where its cache is small (exact, as the reference), fp16 where it is large.
      */
     public enum Precision {
-        F32, F16, AUTO;
+        /** float32: exact, as the reference. */
+        F32,
+        /** fp16: half the memory and the bytes attention reads, keys and values rounded to half precision. */
+        F16,
+        /** Chosen per model when it loads ({@link #resolve}); a cache itself is never {@code AUTO}. */
+        AUTO;
 
         /** Caches that would take at most this much in float32 at the model's full context stay float32. */
         public static final long AUTO_F32_LIMIT = 256L << 20;
@@ -69,6 +75,11 @@ public final class KvCache implements AutoCloseable {
     private int prefixLength;
     private boolean closed;
 
+    /**
+     * An empty cache of {@code layers} layers, {@code heads} key/value heads of {@code headSize} values (a multiple
+     * of 8) each, in off-heap memory that {@link #close()} frees. {@code precision} must not be {@code AUTO}. Not
+     * thread-safe.
+     */
     public KvCache(int layers, int heads, int headSize, Precision precision) {
         if (headSize % 8 != 0) throw new IllegalArgumentException("head size must be a multiple of 8, got " + headSize);
         this.layers = layers;
@@ -116,6 +127,7 @@ public final class KvCache implements AutoCloseable {
         return new KvCache(this);
     }
 
+    /** Storage precision of the keys and values (never {@code AUTO}). */
     public Precision precision() {
         return precision;
     }
@@ -125,6 +137,7 @@ public final class KvCache implements AutoCloseable {
         return length;
     }
 
+    /** Positions holding P-Tuning v2 prefix keys/values, at the start of the cache; 0 without a prefix. */
     public int prefixLength() {
         return prefixLength;
     }

@@ -11,6 +11,7 @@ public final class Rotary {
     private final int dim;
     private final float[] invFreq;
 
+    /** The fp16-rounded inverse frequencies of a rotary embedding over {@code dim} values (even). */
     public Rotary(int dim) {
         if (dim % 2 != 0) throw new IllegalArgumentException("rotary dim must be even, got " + dim);
         this.dim = dim;
@@ -23,6 +24,7 @@ public final class Rotary {
         }
     }
 
+    /** Size R of the rotated part of a head. */
     public int dim() {
         return dim;
     }

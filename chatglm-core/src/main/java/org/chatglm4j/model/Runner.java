@@ -20,6 +20,10 @@ public final class Runner {
     /** Receives logits: row {@code index} (among the segment's new tokens) of batch segment {@code segment}. */
     @FunctionalInterface
     public interface LogitsSink {
+        /**
+         * Called once per requested logits row, in batch order. {@code logits[offset, offset + vocab)} are the row's
+         * values, in the runner's scratch: read or copy them during the call, not after.
+         */
         void accept(int segment, int index, float[] logits, int offset);
     }
 

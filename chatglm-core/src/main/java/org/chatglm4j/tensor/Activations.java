@@ -14,7 +14,9 @@ import java.util.Locale;
  * what was measured (docs/performance.md); {@code -Dchatglm.activations=float|int8} overrides it, for A/B runs.
  */
 public enum Activations {
+    /** Float32 inputs, the prescaled-float kernels of {@link QuantKernels}; the only path of the reference formats. */
     FLOAT("float32"),
+    /** Inputs quantized once per matrix to int8 per block of 32 with a float scale, dotted by {@link IntKernels}. */
     INT8("int8 per 32 (q8_0-style)");
 
     /** JVM option overriding the per-CPU choice. */
@@ -26,6 +28,7 @@ public enum Activations {
         this.description = description;
     }
 
+    /** A human-readable name of the path ("float32", "int8 per 32 (q8_0-style)"), for reports. */
     public String description() {
         return description;
     }
@@ -64,6 +67,10 @@ public enum Activations {
         return cpu() + ", " + w.format() + " decode kernels on " + (a == INT8 ? "int8 activations" : "float32 activations");
     }
 
+    /**
+     * Reads a user's choice ("float", "float32", "f32", "int8", "q8_0", any case); throws {@link
+     * org.chatglm4j.ChatGlmException} on anything else.
+     */
     public static Activations parse(String s) {
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "float", "float32", "f32" -> FLOAT;

@@ -17,6 +17,10 @@ public final class BF16Matrix implements WeightMatrix {
     private final int rows;
     private final int cols;
 
+    /**
+     * Wraps {@code data}, {@code rows·cols} little-endian bfloat16 values row-major, without copying: the caller
+     * (usually a {@link org.chatglm4j.io.Checkpoint} mapping) owns the memory and must keep it alive.
+     */
     public BF16Matrix(MemorySegment data, int rows, int cols) {
         if (data.byteSize() != (long) rows * cols * 2) {
             throw new IllegalArgumentException("bf16 matrix " + rows + "x" + cols + " needs " + (long) rows * cols * 2

@@ -25,14 +25,17 @@ public final class F16 {
     private F16() {
     }
 
+    /** IEEE half bits to float32, exactly. */
     public static float toFloat(short h) {
         return Float.float16ToFloat(h);
     }
 
+    /** Float32 to IEEE half bits, rounding to nearest even (as torch's {@code .half()} does). */
     public static short fromFloat(float f) {
         return Float.floatToFloat16(f);
     }
 
+    /** bfloat16 bits to float32, exactly (the bits shifted left by 16). */
     public static float bf16ToFloat(short b) {
         return Float.intBitsToFloat(b << 16);
     }

@@ -20,6 +20,10 @@ public final class F16Matrix implements WeightMatrix {
     private final int rows;
     private final int cols;
 
+    /**
+     * Wraps {@code data}, {@code rows·cols} little-endian IEEE half values row-major, without copying: the caller
+     * (usually a {@link org.chatglm4j.io.Checkpoint} mapping) owns the memory and must keep it alive.
+     */
     public F16Matrix(MemorySegment data, int rows, int cols) {
         if (data.byteSize() != (long) rows * cols * 2) {
             throw new IllegalArgumentException("f16 matrix " + rows + "x" + cols + " needs " + (long) rows * cols * 2

@@ -17,6 +17,10 @@ public final class F32Matrix implements WeightMatrix {
     private final int rows;
     private final int cols;
 
+    /**
+     * Wraps {@code data}, {@code rows·cols} little-endian float32 values row-major, without copying: the caller owns
+     * the memory and must keep it alive.
+     */
     public F32Matrix(MemorySegment data, int rows, int cols) {
         if (data.byteSize() != (long) rows * cols * 4) {
             throw new IllegalArgumentException("f32 matrix " + rows + "x" + cols + " needs " + (long) rows * cols * 4

@@ -15,6 +15,10 @@ public final class Int4Matrix implements WeightMatrix {
     private final int cols;
     private final long rowBytes;
 
+    /**
+     * Wraps {@code q}, {@code rows} rows of {@link Q4Layout#rowBytes} bytes each, and one scale per row, without
+     * copying either: the caller owns both and must not change them while the matrix is in use.
+     */
     public Int4Matrix(MemorySegment q, float[] scales, int rows, int cols) {
         this.rowBytes = Q4Layout.rowBytes(cols);
         if (q.byteSize() != rows * rowBytes) {
@@ -46,7 +50,9 @@ public final class Int4Matrix implements WeightMatrix {
         }
     }
 
+    /** The packed values, {@code rows} rows of {@link Q4Layout#rowBytes} bytes (not a copy). */
     public MemorySegment quants() { return q; }
+    /** The per-row scales, {@code [rows]} (the array itself, not a copy: do not modify). */
     public float[] scales() { return scales; }
 
     @Override

@@ -12,12 +12,15 @@ import java.lang.foreign.ValueLayout;
  * conversion. A row's last unit may be partial (its unused bytes are zero).
  */
 public final class Int8Layout {
+    /** Values per unit (a unit is also one quantization block of {@link Q8Matrix}). */
     public static final int UNIT = 32;
+    /** Bytes per unit: one byte per value. */
     public static final int UNIT_BYTES = 32;
 
     private Int8Layout() {
     }
 
+    /** Bytes of a packed row of {@code cols} values, rounded up to whole units. */
     public static long rowBytes(int cols) {
         return (long) ((cols + UNIT - 1) / UNIT) * UNIT_BYTES;
     }

@@ -15,6 +15,10 @@ public final class Int8Matrix implements WeightMatrix {
     private final int cols;
     private final long rowBytes;
 
+    /**
+     * Wraps {@code q}, {@code rows} rows of {@link Int8Layout#rowBytes} bytes each, and one scale per row, without
+     * copying either: the caller owns both and must not change them while the matrix is in use.
+     */
     public Int8Matrix(MemorySegment q, float[] scales, int rows, int cols) {
         this.rowBytes = Int8Layout.rowBytes(cols);
         if (q.byteSize() != rows * rowBytes) {
@@ -34,7 +38,9 @@ public final class Int8Matrix implements WeightMatrix {
     @Override public long byteSize() { return q.byteSize() + 4L * rows; }
     @Override public int inputScratch() { return cols + 1; }
 
+    /** The packed values, {@code rows} rows of {@link Int8Layout#rowBytes} bytes (not a copy). */
     public MemorySegment quants() { return q; }
+    /** The per-row scales, {@code [rows]} (the array itself, not a copy: do not modify). */
     public float[] scales() { return scales; }
 
     /** The signed quantized value {@code q[r, c]}. */

@@ -20,6 +20,10 @@ public final class Parallel implements AutoCloseable {
      */
     @FunctionalInterface
     public interface RangeTask {
+        /**
+         * Processes items {@code [start, end)} on the thread numbered {@code worker}; called concurrently with other
+         * chunks.
+         */
         void run(int start, int end, int worker);
     }
 
@@ -41,6 +45,10 @@ public final class Parallel implements AutoCloseable {
     private static final int PIECES_PER_THREAD = 4;
     private volatile Throwable failure;
 
+    /**
+     * Starts {@code threads - 1} daemon worker threads (the caller of {@link #forRange} is the last); {@code threads}
+     * must be at least 1. {@link #close()} stops them.
+     */
     public Parallel(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
@@ -59,6 +67,7 @@ public final class Parallel implements AutoCloseable {
         return new Parallel(Runtime.getRuntime().availableProcessors());
     }
 
+    /** Number of threads a dispatch uses, the caller included: the bound of the {@code worker} index. */
     public int threads() {
         return threads;
     }

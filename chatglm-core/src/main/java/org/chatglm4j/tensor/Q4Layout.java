@@ -12,13 +12,16 @@ import java.lang.foreign.ValueLayout;
  * nibbles are zero).
  */
 public final class Q4Layout {
+    /** Values per unit. */
     public static final int UNIT = 64;
+    /** Bytes per unit: eight 32-bit lanes of eight nibbles. */
     public static final int UNIT_BYTES = 32;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(F16.LE);
 
     private Q4Layout() {
     }
 
+    /** Bytes of a packed row of {@code cols} values, rounded up to whole units. */
     public static long rowBytes(int cols) {
         return (long) ((cols + UNIT - 1) / UNIT) * UNIT_BYTES;
     }

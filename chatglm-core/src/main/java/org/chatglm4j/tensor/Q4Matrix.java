@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
  * (the accuracy of ggml's q4_0, which also spends 4.5 bits per weight): {@code W[r, c] = d[r, c/32]·q[r, c]}.
  */
 public final class Q4Matrix implements WeightMatrix {
+    /** Values per scale block along a row. */
     public static final int BLOCK = 32;
 
     private final MemorySegment q;
@@ -24,6 +25,10 @@ public final class Q4Matrix implements WeightMatrix {
         this(q, scales, rows, cols, Activations.defaultFor("q4"));
     }
 
+    /**
+     * Wraps {@code q} ({@code rows} rows of {@link Q4Layout#rowBytes} bytes) and {@code scales} (little-endian fp16,
+     * {@code [rows, ceil(cols / 32)]}) without copying: the caller owns both segments and must keep them alive.
+     */
     public Q4Matrix(MemorySegment q, MemorySegment scales, int rows, int cols, Activations activations) {
         this.rowBytes = Q4Layout.rowBytes(cols);
         this.blocks = (cols + BLOCK - 1) / BLOCK;
@@ -44,6 +49,7 @@ public final class Q4Matrix implements WeightMatrix {
         return a == activations ? this : new Q4Matrix(q, scales, rows, cols, a);
     }
 
+    /** The path the decode kernels take for this matrix's inputs. */
     public Activations activations() { return activations; }
 
     @Override public int rows() { return rows; }
@@ -72,7 +78,9 @@ public final class Q4Matrix implements WeightMatrix {
         }
     }
 
+    /** The packed values, {@code rows} rows of {@link Q4Layout#rowBytes} bytes (not a copy). */
     public MemorySegment quants() { return q; }
+    /** The fp16 block scales, {@code [rows, ceil(cols / 32)]} little-endian (not a copy). */
     public MemorySegment scaleData() { return scales; }
 
     private float scale(int r, int k) {

@@ -10,6 +10,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class Q8Matrix implements WeightMatrix {
     static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(F16.LE);
+    /** Values per scale block along a row (one {@link Int8Layout} unit). */
     public static final int BLOCK = 32;
 
     private final MemorySegment q;
@@ -25,6 +26,10 @@ public final class Q8Matrix implements WeightMatrix {
         this(q, scales, rows, cols, Activations.defaultFor("q8"));
     }
 
+    /**
+     * Wraps {@code q} ({@code rows} rows of {@link Int8Layout#rowBytes} bytes) and {@code scales} (little-endian
+     * fp16, {@code [rows, ceil(cols / 32)]}) without copying: the caller owns both segments and must keep them alive.
+     */
     public Q8Matrix(MemorySegment q, MemorySegment scales, int rows, int cols, Activations activations) {
         this.blocks = (cols + BLOCK - 1) / BLOCK;
         this.rowBytes = Int8Layout.rowBytes(cols);
@@ -44,8 +49,10 @@ public final class Q8Matrix implements WeightMatrix {
         return a == activations ? this : new Q8Matrix(q, scales, rows, cols, a);
     }
 
+    /** The path the decode kernels take for this matrix's inputs. */
     public Activations activations() { return activations; }
 
+    /** Bytes of the fp16 scales of a {@code [rows, cols]} matrix: two per block of 32 values of each row. */
     public static long scaleBytes(int rows, int cols) {
         return 2L * rows * ((cols + BLOCK - 1) / BLOCK);
     }
@@ -76,7 +83,9 @@ public final class Q8Matrix implements WeightMatrix {
         }
     }
 
+    /** The packed values, {@code rows} rows of {@link Int8Layout#rowBytes} bytes (not a copy). */
     public MemorySegment quants() { return q; }
+    /** The fp16 block scales, {@code [rows, ceil(cols / 32)]} little-endian (not a copy). */
     public MemorySegment scaleData() { return scales; }
 
     private float scale(int r, int k) {

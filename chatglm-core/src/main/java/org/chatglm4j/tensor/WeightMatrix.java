@@ -9,8 +9,10 @@ package org.chatglm4j.tensor;
  */
 public sealed interface WeightMatrix permits F32Matrix, F16Matrix, BF16Matrix, Int8Matrix, Int4Matrix, Q8Matrix, Q4Matrix {
 
+    /** Output features: the length of {@code y} in {@code y = x·Wᵀ}. */
     int rows();
 
+    /** Input features: the length of each input vector {@code x}. */
     int cols();
 
     /** Short name of the storage format ("f16", "int4", ...). */

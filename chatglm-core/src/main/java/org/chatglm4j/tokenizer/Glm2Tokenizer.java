@@ -35,6 +35,8 @@ public final class Glm2Tokenizer {
     private final int padId;
 
     /**
+     * A ChatGLM2/3 tokenizer over the SentencePiece processor {@code sp} (shared, not copied).
+     *
      * @param roleTokens          v3: the four role tokens follow the five common specials
      * @param encodeSpecialTokens v3's tokenizer option: role-token strings typed in the text become their ids
      */
@@ -235,6 +237,10 @@ public final class Glm2Tokenizer {
         return roleTokens;
     }
 
+    /**
+     * Whether role-token strings typed in the text ({@code <|user|>}, ...) are encoded as their ids (ChatGLM3's
+     * option).
+     */
     public boolean encodeSpecialTokens() {
         return encodeSpecialTokens;
     }
@@ -244,14 +250,17 @@ public final class Glm2Tokenizer {
         return List.of(specials);
     }
 
+    /** Size of the SentencePiece vocabulary: the first id of the appended special tokens. */
     public int sentencePieceSize() {
         return spSize;
     }
 
+    /** The id of {@code [gMASK]}, which starts every prompt. */
     public int gmaskId() {
         return spSize + 1;
     }
 
+    /** The id of {@code sop}, which follows {@code [gMASK]} at the start of every prompt. */
     public int sopId() {
         return spSize + 3;
     }
@@ -266,6 +275,7 @@ public final class Glm2Tokenizer {
         return padId;
     }
 
+    /** The underlying SentencePiece processor (shared, not a copy). */
     public SentencePieceProcessor sentencePiece() {
         return sp;
     }

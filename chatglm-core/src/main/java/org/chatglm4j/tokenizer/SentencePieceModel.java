@@ -17,7 +17,16 @@ import java.nio.file.Path;
  */
 public final class SentencePieceModel {
     /** The segmentation algorithm ({@code trainer_spec.model_type}). */
-    public enum Algorithm { UNIGRAM, BPE, WORD, CHAR }
+    public enum Algorithm {
+        /** Unigram language model: the most probable segmentation by piece scores. */
+        UNIGRAM,
+        /** Byte-pair encoding: merges by piece score. */
+        BPE,
+        /** Whitespace-separated words. */
+        WORD,
+        /** One piece per character. */
+        CHAR
+    }
 
     /** Far above any real tokenizer (ChatGLM-6B's is 2.7 MB); protects against reading a wrong multi-GB file. */
     static final long MAX_FILE_BYTES = 1L << 30;

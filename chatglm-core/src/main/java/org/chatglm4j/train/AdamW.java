@@ -18,6 +18,10 @@ public final class AdamW {
     private final double weightDecay;
     private int step;
 
+    /**
+     * Zeroed moments shaped like {@code params} (which are only measured, not kept), and a weight decay (0 for none,
+     * as P-Tuning uses). Not thread-safe.
+     */
     public AdamW(List<float[]> params, double weightDecay) {
         for (float[] p : params) {
             m.add(new float[p.length]);
@@ -26,14 +30,17 @@ public final class AdamW {
         this.weightDecay = weightDecay;
     }
 
+    /** Updates taken so far: the {@code t} of the bias corrections. */
     public int step() {
         return step;
     }
 
+    /** The first moments {@code m}, one array per parameter tensor: the live state, not a copy (for saving). */
     public List<float[]> firstMoments() {
         return m;
     }
 
+    /** The second moments {@code v}, one array per parameter tensor: the live state, not a copy (for saving). */
     public List<float[]> secondMoments() {
         return v;
     }
@@ -47,6 +54,10 @@ public final class AdamW {
         this.step = steps;
     }
 
+    /**
+     * One step at learning rate {@code lr}: updates {@code params} in place from {@code grads} (read only), both in
+     * the order given to the constructor.
+     */
     public void update(List<float[]> params, List<float[]> grads, double lr) {
         step++;
         double bc1 = 1 - Math.pow(BETA1, step), bc2 = 1 - Math.pow(BETA2, step);

@@ -28,6 +28,10 @@ public final class DataFile {
     private DataFile() {
     }
 
+    /**
+     * The rows of {@code file}, in order; {@code historyColumn} may be null for none. Throws {@link ChatGlmException}
+     * naming the file, line and column of any problem.
+     */
     public static List<TrainingRow> read(Path file, String promptColumn, String responseColumn, String historyColumn) {
         String text;
         try {

@@ -52,7 +52,11 @@ public final class PTuningTrainer {
     private TrainablePrefix prefix;
     private volatile boolean stopRequested;
 
-    /** @param model the base model (its own prefix, if any, is ignored); KV caches must be float32 */
+    /**
+     * A trainer of a P-Tuning v2 prefix for {@code model}; reads and preprocesses the data of {@code options} now.
+     *
+     * @param model the base model (its own prefix, if any, is ignored); KV caches must be float32
+     */
     public PTuningTrainer(ChatGlmModel model, ChatGlmTokenizer tokenizer, TrainingOptions options) {
         this.model = model;
         this.cfg = model.config();
@@ -86,6 +90,7 @@ public final class PTuningTrainer {
                 options.maxSourceLength(), options.maxTargetLength(), file);
     }
 
+    /** The preprocessed training examples, in file order. */
     public List<TrainingExample> examples() {
         return examples;
     }

@@ -20,6 +20,11 @@ public final class Preprocessing {
     private Preprocessing() {
     }
 
+    /**
+     * Tokenized, truncated and padded examples of {@code rows}, in order, as the reference's {@code
+     * preprocess_function_train}; rows with an empty prompt or response are skipped. {@code file} names the data in
+     * errors.
+     */
     public static List<TrainingExample> examples(List<TrainingRow> rows, ChatGlmTokenizer tokenizer, String sourcePrefix,
                                                  boolean historyColumn, int maxSource, int maxTarget, Path file) {
         if (maxSource < 1) throw new ChatGlmException("--max-source-length must be at least 1, got " + maxSource);

@@ -69,26 +69,34 @@ public final class TrainablePrefix {
         grads.add(new float[values.length]);
     }
 
+    /** Prefix length: positions of keys/values the encoder produces. */
     public int preSeqLen() {
         return pre;
     }
 
+    /** Whether the encoder has the two-layer MLP ({@code trans.0}, {@code trans.2}) after its embedding. */
     public boolean projection() {
         return projection;
     }
 
+    /** Full {@code state_dict} names of the parameters, in order. */
     public List<String> names() {
         return names;
     }
 
+    /** The parameter arrays, in {@link #names()} order: the live values an optimizer updates in place. */
     public List<float[]> parameters() {
         return params;
     }
 
+    /**
+     * The gradient arrays, in {@link #names()} order, accumulated by {@link #backward}: the live buffers, not copies.
+     */
     public List<float[]> gradients() {
         return grads;
     }
 
+    /** Number of trainable scalars. */
     public long parameterCount() {
         long n = 0;
         for (float[] p : params) n += p.length;
@@ -106,6 +114,7 @@ public final class TrainablePrefix {
         return encoder().pastKeyValues(cfg);
     }
 
+    /** Sets every gradient to zero, before a new accumulation. */
     public void zeroGradients() {
         for (float[] g : grads) java.util.Arrays.fill(g, 0f);
     }

@@ -23,6 +23,8 @@ public interface TrainingListener {
     }
 
     /**
+     * What a run is about to do, reported once before its first step.
+     *
      * @param firstStep      the step the run starts at (0, or the resumed checkpoint's)
      * @param examples       training examples after preprocessing
      * @param parameters     trainable parameters
@@ -32,6 +34,8 @@ public interface TrainingListener {
     }
 
     /**
+     * What one optimizer step did.
+     *
      * @param tokens         tokens (prompt and response, without padding) the step processed
      * @param gradNorm       global gradient norm before clipping
      * @param learningRate   the rate this step used

@@ -25,6 +25,10 @@ public record TrainingOptions(Path trainFile, Path validationFile, String prompt
                               long seed, boolean shuffle, double prefixDropout, int loggingSteps, int saveSteps,
                               Path outputDir, Path init, boolean resume) {
 
+    /**
+     * Checks every bound before any work is done (throws {@link ChatGlmException} with the option at fault); a null
+     * {@code sourcePrefix} becomes "".
+     */
     public TrainingOptions {
         need(trainFile != null, "a training file is required");
         need(outputDir != null, "an output folder is required");
@@ -57,12 +61,19 @@ public record TrainingOptions(Path trainFile, Path validationFile, String prompt
     public static final class Builder {
         private final Path trainFile, outputDir;
         private final String promptColumn, responseColumn;
+        /** {@code validationFile}, {@code init}: see {@link TrainingOptions}; null for none. */
         public Path validationFile, init;
+        /** {@code historyColumn} (null for none), {@code sourcePrefix} (text put before every prompt). */
         public String historyColumn, sourcePrefix = "";
+        /** Token lengths of source and target, the prefix length, the projection's hidden size (0: the model's). */
         public int maxSourceLength = 64, maxTargetLength = 64, preSeqLen = 128, prefixHiddenSize;
+        /** The prefix projection MLP, a seeded shuffle per epoch, resuming from the output folder. */
         public boolean prefixProjection, shuffle = true, resume;
+        /** Peak learning rate, gradient-norm clip (0 or less: none), dropout on the prefix keys/values. */
         public double learningRate = 2e-2, maxGradNorm = 1.0, prefixDropout = 0.1;
+        /** Optimizer steps, sequences per micro-batch, micro-batches per step, steps between logs and between saves. */
         public int maxSteps = 3000, batchSize = 1, gradientAccumulationSteps = 16, loggingSteps = 10, saveSteps = 1000;
+        /** Seed of the initial encoder, the shuffles and the dropout. */
         public long seed = 42;
 
         private Builder(Path trainFile, String promptColumn, String responseColumn, Path outputDir) {
@@ -72,6 +83,7 @@ public record TrainingOptions(Path trainFile, Path validationFile, String prompt
             this.outputDir = outputDir;
         }
 
+        /** The options; throws {@link ChatGlmException} if a value is out of bounds. */
         public TrainingOptions build() {
             return new TrainingOptions(trainFile, validationFile, promptColumn, responseColumn, historyColumn,
                     sourcePrefix, maxSourceLength, maxTargetLength, preSeqLen, prefixProjection, prefixHiddenSize,

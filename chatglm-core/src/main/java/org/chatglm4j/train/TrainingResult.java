@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
+ * How a P-Tuning v2 run ended: the steps done, whether it was stopped, the log and the trained prefix.
+ *
  * @param step       optimizer steps done (counting those of a resumed run)
  * @param stopped    whether {@link PTuningTrainer#requestStop()} ended the run early (a checkpoint was written)
  * @param logHistory the Trainer's {@code log_history}
