@@ -32,10 +32,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The container image of {@code bin/image} (target/image/chatglm4j-image.tar; skipped when it has not been built:
- * building its Debian base takes minutes and network access, so CI does not). Checks the image's configuration,
- * then unpacks the layers Jib added (runtime and jars) and runs the entrypoint's command directly, with the
- * image's paths moved into a temporary folder, against the fixture model: it must answer one request.
+ * The container image of {@code bin/image} (target/image/chatglm4j-image.tar). {@code bin/test-image}, which CI
+ * runs, builds it and runs this class with {@code CHATGLM_IMAGE_REQUIRED=1}, so that a missing image fails; a plain
+ * {@code bin/test} skips it when the image has not been built (its Debian base takes minutes and network access).
+ * Checks the image's configuration, then serves the fixture model from the image and asks one request: under
+ * podman where podman can run containers, and in any case from the layers Jib added (runtime and jars), unpacked
+ * into a temporary folder, by running the entrypoint's command directly.
  */
 class ImageTest {
     private static final Path IMAGE = Path.of("..", "target", "image", "chatglm4j-image.tar").toAbsolutePath().normalize();
@@ -45,6 +47,9 @@ class ImageTest {
 
     @BeforeAll
     static void read() throws IOException {
+        if ("1".equals(System.getenv("CHATGLM_IMAGE_REQUIRED"))) {
+            assertThat(IMAGE).as("bin/image's output").isRegularFile();
+        }
         assumeTrue(Files.isRegularFile(IMAGE), "no " + IMAGE + ": run bin/image first");
         try (InputStream in = Files.newInputStream(IMAGE)) {
             entries = untar(in, null);
@@ -121,6 +126,85 @@ class ImageTest {
             p.destroy();
             p.waitFor();
         }
+    }
+
+    /**
+     * The image itself under podman, with the fixture model mounted at /models. Skipped (with the reason) where
+     * podman is missing or cannot run containers, e.g. in a sandbox without cgroup controllers or CAP_SYS_RESOURCE.
+     */
+    @Test
+    void podmanRunsTheImageAgainstTheFixtureModel() throws Exception {
+        String why = podmanCannotRun();
+        assumeTrue(why == null, why);
+        JsonNode manifest = JSON.readTree(entries.get("manifest.json"));
+        String tag = manifest.get(0).get("RepoTags").get(0).asText();
+        String image = tag.contains("/") ? tag : "localhost/" + tag;
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String name = "chatglm4j-image-test-" + ProcessHandle.current().pid();
+        Path models = Fixtures.path("model_a");
+        exec(120, "podman", "run", "-d", "--name", name, "-p", "127.0.0.1:" + port + ":8000",
+                "-v", models + ":/models:ro", image, "--model", "/models/checkpoint", "--threads", "2");
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            URI base = URI.create("http://127.0.0.1:" + port + "/");
+            int status = 0;
+            for (int i = 0; i < 240 && status != 200; i++) {
+                try {
+                    status = http.send(HttpRequest.newBuilder(base.resolve("health")).build(),
+                            HttpResponse.BodyHandlers.discarding()).statusCode();
+                } catch (IOException notYet) {
+                    Thread.sleep(500);
+                }
+            }
+            assertThat(status).as("container log: %s", execOutput(30, "podman", "logs", name)).isEqualTo(200);
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(base)
+                    .timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"你好\", \"history\": [], \"max_length\": 20}"))
+                    .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).has("response")).isTrue();
+        } finally {
+            execOutput(60, "podman", "rm", "-f", name);
+        }
+    }
+
+    /** Why podman cannot run this image here (null when it can): loads it and runs {@code java -version} in it. */
+    private static String podmanCannotRun() {
+        try {
+            if (execOutput(60, "podman", "load", "-q", "-i", IMAGE.toString()) == null) return "podman cannot load the image";
+            String tag = JSON.readTree(entries.get("manifest.json")).get(0).get("RepoTags").get(0).asText();
+            String out = execOutput(120, "podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java",
+                    tag.contains("/") ? tag : "localhost/" + tag, "-version");
+            return out == null ? "podman cannot run containers on this machine" : null;
+        } catch (IOException e) {
+            return "no podman: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    /** Runs a command; its output, or null when it fails or outlives {@code seconds}. */
+    private static String execOutput(int seconds, String... cmd) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("image-test", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(seconds, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return null;
+            }
+            return p.exitValue() == 0 ? Files.readString(log) : null;
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    private static void exec(int seconds, String... cmd) throws IOException, InterruptedException {
+        assertThat(execOutput(seconds, cmd)).as(String.join(" ", cmd)).isNotNull();
     }
 
     private static String log(Path root) {
