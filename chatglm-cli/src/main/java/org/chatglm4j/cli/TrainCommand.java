@@ -188,6 +188,8 @@ public final class TrainCommand implements Callable<Integer> {
 
         @Override
         public void started(TrainingPlan plan) {
+            maxSteps = plan.maxSteps();
+            lastMicroLine = System.nanoTime();
             ctx.err().println(String.format(Locale.ROOT, "chatglm: training %d examples, %,d prefix parameters, "
                             + "steps %d→%d, about %s of memory for activations and optimizer",
                     plan.examples(), plan.parameters(), plan.firstStep(), plan.maxSteps(), Sizes.bytes(plan.estimatedBytes())));
@@ -195,7 +197,33 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         @Override
+        public void microBatchDone(int step, int microBatch, int microBatches, long microTokens, long elapsedNanos) {
+            if (microBatches == 1 || microBatch == microBatches) return;   // the step's own line follows
+            microTokensThisStep += microTokens;
+            double seconds = elapsedNanos / 1e9;
+            String text = String.format(Locale.ROOT, "step %d/%d: micro-batch %d/%d, %.0f tok/s", step + 1, maxSteps,
+                    microBatch, microBatches, (tokens + microTokensThisStep) / Math.max(seconds, 1e-9));
+            long now = System.nanoTime();
+            if (ctx.stderrTerminal()) {
+                if (now - lastDraw > 100_000_000L) {
+                    lastDraw = now;
+                    ctx.err().print("\r\033[K" + (line.isEmpty() ? text : line + " | " + text));
+                    ctx.err().flush();
+                }
+            } else if (now - lastMicroLine > 30_000_000_000L) {   // a line at most every 30 s in a log
+                lastMicroLine = now;
+                ctx.err().println("chatglm: " + text);
+                ctx.err().flush();
+            }
+        }
+
+        private long lastMicroLine;
+        private long microTokensThisStep;
+        private int maxSteps;
+
+        @Override
         public void stepped(StepReport r) {
+            microTokensThisStep = 0;
             tokens += r.tokens();
             double seconds = r.elapsedNanos() / 1e9;
             double perStep = seconds / r.stepsThisRun();

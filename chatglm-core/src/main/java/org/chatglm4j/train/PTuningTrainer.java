@@ -177,7 +177,10 @@ public final class PTuningTrainer {
                 long micro = (long) step * options.gradientAccumulationSteps() + j;
                 List<TrainingExample> mb = microBatch(micro);
                 stepLoss += lossAndGradient(mb, 1.0 / options.gradientAccumulationSteps(), micro, true);
-                for (TrainingExample e : mb) tokens += e.tokens(cfg.padTokenId());
+                long microTokens = 0;
+                for (TrainingExample e : mb) microTokens += e.tokens(cfg.padTokenId());
+                tokens += microTokens;
+                listener.microBatchDone(step, j + 1, options.gradientAccumulationSteps(), microTokens, System.nanoTime() - t0);
             }
             stepLoss /= options.gradientAccumulationSteps();
             double norm = gradientNorm(prefix.gradients());

@@ -10,6 +10,18 @@ public interface TrainingListener {
     default void started(TrainingPlan plan) {
     }
 
+    /**
+     * After each micro-batch's forward and backward: on a CPU one step of gradient accumulation can take many
+     * minutes, so progress shows within a step too.
+     *
+     * @param step         the optimizer step under way, counted from 0
+     * @param microBatch   micro-batches of this step done (1 … {@code microBatches})
+     * @param tokens       tokens of this micro-batch
+     * @param elapsedNanos since the run started (this process)
+     */
+    default void microBatchDone(int step, int microBatch, int microBatches, long tokens, long elapsedNanos) {
+    }
+
     /** After each optimizer step. */
     default void stepped(StepReport report) {
     }

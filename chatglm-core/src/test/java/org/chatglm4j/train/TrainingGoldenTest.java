@@ -120,11 +120,17 @@ class TrainingGoldenTest {
         Path out = tmp.resolve(run);
         List<Double> norms = new ArrayList<>();
         List<Double> rates = new ArrayList<>();
+        List<String> micro = new ArrayList<>();
         TrainingResult result;
         try (TestModels m = TestModels.load(base(fixture), 2)) {
             ChatGlmTokenizer tok = ChatGlmTokenizer.load(Fixtures.path(base(fixture)));
             PTuningTrainer t = new PTuningTrainer(m.model(), tok, options(fixture, g.get("hyperparameters"), maxGradNorm, out));
             result = t.train(new TrainingListener() {
+                @Override
+                public void microBatchDone(int step, int microBatch, int microBatches, long tokens, long elapsedNanos) {
+                    micro.add(step + "." + microBatch + "/" + microBatches);
+                }
+
                 @Override
                 public void stepped(StepReport r) {
                     norms.add(r.gradNorm());
@@ -132,6 +138,12 @@ class TrainingGoldenTest {
                 }
             });
         }
+        int accumulation = g.get("hyperparameters").get("gradient_accumulation_steps").asInt();
+        List<String> expectedMicro = new ArrayList<>();
+        for (int st = 0; st < steps.size(); st++) {
+            for (int j = 1; j <= accumulation; j++) expectedMicro.add(st + "." + j + "/" + accumulation);
+        }
+        assertThat(micro).as("micro-batch progress").isEqualTo(expectedMicro);
         List<Double> losses = new ArrayList<>();
         for (var e : result.logHistory()) if (e.containsKey("loss")) losses.add(((Number) e.get("loss")).doubleValue());
         assertThat(losses).hasSize(steps.size());
