@@ -181,6 +181,13 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** Tokens per second to three significant digits (whole above 100): CPU training runs at a fraction of one. */
+    static String rate(double tokensPerSecond) {
+        if (!(tokensPerSecond > 0) || Double.isInfinite(tokensPerSecond)) return "0";
+        return tokensPerSecond >= 100 ? String.format(Locale.ROOT, "%.0f", tokensPerSecond)
+                : new java.math.BigDecimal(tokensPerSecond).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
+    }
+
     /** Step, loss, learning rate, tokens/s and ETA on stderr: redrawn on a terminal, one line per log otherwise. */
     private final class ProgressBar implements TrainingListener {
         private long lastDraw;
@@ -201,8 +208,8 @@ public final class TrainCommand implements Callable<Integer> {
             if (microBatches == 1 || microBatch == microBatches) return;   // the step's own line follows
             microTokensThisStep += microTokens;
             double seconds = elapsedNanos / 1e9;
-            String text = String.format(Locale.ROOT, "step %d/%d: micro-batch %d/%d, %.0f tok/s", step + 1, maxSteps,
-                    microBatch, microBatches, (tokens + microTokensThisStep) / Math.max(seconds, 1e-9));
+            String text = String.format(Locale.ROOT, "step %d/%d: micro-batch %d/%d, %s tok/s", step + 1, maxSteps,
+                    microBatch, microBatches, rate((tokens + microTokensThisStep) / Math.max(seconds, 1e-9)));
             long now = System.nanoTime();
             if (ctx.stderrTerminal()) {
                 if (now - lastDraw > 100_000_000L) {
@@ -229,9 +236,9 @@ public final class TrainCommand implements Callable<Integer> {
             double perStep = seconds / r.stepsThisRun();
             long eta = Math.round(perStep * (r.maxSteps() - r.step()));
             int width = 20, filled = (int) ((long) width * r.step() / r.maxSteps());
-            line = String.format(Locale.ROOT, "step %d/%d [%s%s] loss %.4f lr %.2e %.0f tok/s ETA %d:%02d:%02d",
+            line = String.format(Locale.ROOT, "step %d/%d [%s%s] loss %.4f lr %.2e %s tok/s ETA %d:%02d:%02d",
                     r.step(), r.maxSteps(), "#".repeat(filled), ".".repeat(width - filled), r.loss(), r.learningRate(),
-                    tokens / Math.max(seconds, 1e-9), eta / 3600, eta / 60 % 60, eta % 60);
+                    rate(tokens / Math.max(seconds, 1e-9)), eta / 3600, eta / 60 % 60, eta % 60);
             long now = System.nanoTime();
             if (ctx.stderrTerminal()) {
                 if (now - lastDraw > 100_000_000L || r.step() == r.maxSteps()) {

@@ -37,6 +37,16 @@ class TrainCommandTest {
     }
 
     @Test
+    void progressShowsSlowRatesWithThreeSignificantDigits() {
+        assertThat(TrainCommand.rate(0.4567)).isEqualTo("0.457");
+        assertThat(TrainCommand.rate(1.1)).isEqualTo("1.1");
+        assertThat(TrainCommand.rate(12.345)).isEqualTo("12.3");
+        assertThat(TrainCommand.rate(1234.5)).isEqualTo("1235");
+        assertThat(TrainCommand.rate(0)).isEqualTo("0");
+        assertThat(TrainCommand.rate(Double.NaN)).isEqualTo("0");
+    }
+
+    @Test
     void contractReproducesTheReferenceTraining() throws Exception {
         Path out = tmp.resolve("out");
         Cli.Result r = Cli.run("", contract(out, 5, 5).toArray(String[]::new));
