@@ -177,9 +177,17 @@ class ImageTest {
         try {
             if (execOutput(60, "podman", "load", "-q", "-i", IMAGE.toString()) == null) return "podman cannot load the image";
             String tag = JSON.readTree(entries.get("manifest.json")).get(0).get("RepoTags").get(0).asText();
-            String out = execOutput(120, "podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java",
-                    tag.contains("/") ? tag : "localhost/" + tag, "-version");
-            return out == null ? "podman cannot run containers on this machine" : null;
+            String[] run = {"podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java",
+                    tag.contains("/") ? tag : "localhost/" + tag, "-version"};
+            if (execOutput(120, run) != null) return null;
+            Path log = Files.createTempFile("podman", ".log");
+            try {
+                Process p = new ProcessBuilder(run).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                if (!p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+                return "podman cannot run containers on this machine: " + Files.readString(log).strip();
+            } finally {
+                Files.deleteIfExists(log);
+            }
         } catch (IOException e) {
             return "no podman: " + e.getMessage();
         } catch (InterruptedException e) {
