@@ -18,6 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class MatMul {
     /** The micro-kernels are written for eight-float vectors (AVX2; AVX-512 machines run them too). */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    /** The transposed product of the backward uses the widest vectors (its tile loop is plain FMA). */
+    private static final VectorSpecies<Float> T = FloatVector.SPECIES_PREFERRED;
     /**
      * From this many inputs on, the tiled path pays for dequantizing and packing its tiles. Linear work on the 6B
      * geometry (int4, two AVX2 cores), decode regime against tiled: 16 inputs 3.3–3.8 s against 6.3 s, 24 inputs
@@ -229,50 +231,82 @@ public final class MatMul {
     /**
      * The backward of {@code y = x·Wᵀ} with respect to x: {@code dx[b, c] += Σ_r dy[b, r]·W[r, c]} for {@code b <
      * n} and the columns of blocks {@code [kb0, kb1)} (see {@link #transposedBlocks}). The weights are read in their
-     * own format, a dequantized 16 × 256 tile at a time (never a float32 copy of the matrix); each tile row is
-     * added to every input's gradient. Threads given different blocks write disjoint columns.
+     * own format, a dequantized 16 × 256 tile at a time (never a float32 copy of the matrix). Register-tiled over
+     * four inputs × two vectors of columns: each tile row is loaded once for four inputs, the sums over the tile's
+     * rows stay in registers, and dx is read and written once per tile. Threads given different blocks write
+     * disjoint columns.
      */
     public static void multiplyTransposed(WeightMatrix w, float[] dy, int n, float[] dx, int kb0, int kb1,
                                           float[] scratch) {
-        int rows = w.rows(), cols = w.cols();
+        int rows = w.rows(), cols = w.cols(), pair = 2 * T.length();
         for (int kb = kb0; kb < kb1; kb++) {
-            int k0 = kb * K_BLOCK, kl = Math.min(K_BLOCK, cols - k0);
+            int k0 = kb * K_BLOCK, kl = Math.min(K_BLOCK, cols - k0), kv = kl - kl % pair;
             for (int r = 0; r < rows; r += TILE_ROWS) {
                 int nr = Math.min(TILE_ROWS, rows - r);
                 w.decodeTile(r, nr, k0, kl, scratch);
-                for (int b = 0; b < n; b++) {
-                    int xo = b * cols + k0, go = b * rows + r, i = 0;
-                    // four tile rows per pass: one load and store of dx per four FMAs
-                    for (; i + 4 <= nr; i += 4) {
-                        float g0 = dy[go + i], g1 = dy[go + i + 1], g2 = dy[go + i + 2], g3 = dy[go + i + 3];
-                        if (g0 == 0f && g1 == 0f && g2 == 0f && g3 == 0f) continue;
-                        FloatVector v0 = FloatVector.broadcast(F, g0), v1 = FloatVector.broadcast(F, g1);
-                        FloatVector v2 = FloatVector.broadcast(F, g2), v3 = FloatVector.broadcast(F, g3);
-                        int t0 = i * kl, t1 = t0 + kl, t2 = t1 + kl, t3 = t2 + kl, k = 0;
-                        for (; k + F.length() <= kl; k += F.length()) {
-                            FloatVector.fromArray(F, scratch, t0 + k).fma(v0, FloatVector.fromArray(F, dx, xo + k))
-                                    .add(FloatVector.fromArray(F, scratch, t1 + k).mul(v1))
-                                    .add(FloatVector.fromArray(F, scratch, t2 + k).fma(v2, FloatVector.fromArray(F, scratch, t3 + k).mul(v3)))
-                                    .intoArray(dx, xo + k);
-                        }
-                        for (; k < kl; k++) {
-                            dx[xo + k] += scratch[t0 + k] * g0 + scratch[t1 + k] * g1 + scratch[t2 + k] * g2 + scratch[t3 + k] * g3;
-                        }
-                    }
-                    for (; i < nr; i++) {
-                        float g = dy[go + i];
-                        if (g == 0f) continue;
-                        FloatVector gv = FloatVector.broadcast(F, g);
-                        int to = i * kl, k = 0;
-                        for (; k + F.length() <= kl; k += F.length()) {
-                            FloatVector.fromArray(F, scratch, to + k).fma(gv, FloatVector.fromArray(F, dx, xo + k))
-                                    .intoArray(dx, xo + k);
-                        }
-                        for (; k < kl; k++) dx[xo + k] = Math.fma(scratch[to + k], g, dx[xo + k]);
-                    }
-                }
+                int b = 0;
+                for (; b + 4 <= n; b += 4) transposedTile4(scratch, nr, kl, kv, dy, b * rows + r, rows, dx, b * cols + k0, cols);
+                for (; b < n; b++) transposedTile1(scratch, nr, kl, kv, dy, b * rows + r, dx, b * cols + k0);
             }
         }
+    }
+
+    /** {@code dx[j][k] += Σ_i dy[j][i]·tile[i][k]} for four inputs j (rows {@code stride} apart in dy and dx). */
+    private static void transposedTile4(float[] t, int nr, int kl, int kv, float[] dy, int g, int gStride,
+                                        float[] dx, int x, int xStride) {
+        int vl = T.length();
+        for (int k = 0; k < kv; k += 2 * vl) {
+            FloatVector a00 = FloatVector.zero(T), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (int i = 0, to = k; i < nr; i++, to += kl) {
+                FloatVector w0 = FloatVector.fromArray(T, t, to), w1 = FloatVector.fromArray(T, t, to + vl);
+                FloatVector d = FloatVector.broadcast(T, dy[g + i]);
+                a00 = w0.fma(d, a00);
+                a01 = w1.fma(d, a01);
+                d = FloatVector.broadcast(T, dy[g + gStride + i]);
+                a10 = w0.fma(d, a10);
+                a11 = w1.fma(d, a11);
+                d = FloatVector.broadcast(T, dy[g + 2 * gStride + i]);
+                a20 = w0.fma(d, a20);
+                a21 = w1.fma(d, a21);
+                d = FloatVector.broadcast(T, dy[g + 3 * gStride + i]);
+                a30 = w0.fma(d, a30);
+                a31 = w1.fma(d, a31);
+            }
+            addInto(dx, x + k, a00, a01);
+            addInto(dx, x + xStride + k, a10, a11);
+            addInto(dx, x + 2 * xStride + k, a20, a21);
+            addInto(dx, x + 3 * xStride + k, a30, a31);
+        }
+        for (int j = 0; j < 4; j++) transposedColumns(t, nr, kl, kv, dy, g + j * gStride, dx, x + j * xStride);
+    }
+
+    /** One input: {@code dx[k] += Σ_i dy[i]·tile[i][k]}. */
+    private static void transposedTile1(float[] t, int nr, int kl, int kv, float[] dy, int g, float[] dx, int x) {
+        int vl = T.length();
+        for (int k = 0; k < kv; k += 2 * vl) {
+            FloatVector a0 = FloatVector.zero(T), a1 = a0;
+            for (int i = 0, to = k; i < nr; i++, to += kl) {
+                FloatVector d = FloatVector.broadcast(T, dy[g + i]);
+                a0 = FloatVector.fromArray(T, t, to).fma(d, a0);
+                a1 = FloatVector.fromArray(T, t, to + vl).fma(d, a1);
+            }
+            addInto(dx, x + k, a0, a1);
+        }
+        transposedColumns(t, nr, kl, kv, dy, g, dx, x);
+    }
+
+    /** The columns {@code [kv, kl)} past the last pair of vectors, one at a time. */
+    private static void transposedColumns(float[] t, int nr, int kl, int kv, float[] dy, int g, float[] dx, int x) {
+        for (int k = kv; k < kl; k++) {
+            float s = 0f;
+            for (int i = 0; i < nr; i++) s = Math.fma(t[i * kl + k], dy[g + i], s);
+            dx[x + k] += s;
+        }
+    }
+
+    private static void addInto(float[] dx, int o, FloatVector a0, FloatVector a1) {
+        FloatVector.fromArray(T, dx, o).add(a0).intoArray(dx, o);
+        FloatVector.fromArray(T, dx, o + T.length()).add(a1).intoArray(dx, o + T.length());
     }
 
     /** Scalar twin of {@link #multiplyTransposed} over all columns: whole rows from {@link WeightMatrix#readRow}. */

@@ -17,7 +17,7 @@ class MatMulTransposedTest {
         SplittableRandom rnd = new SplittableRandom(rows * 31L + cols);
         try (Arena arena = Arena.ofConfined()) {
             WeightMatrix w = KernelTwinTest.matrix(format, rows, cols, rnd, arena);
-            for (int n : new int[]{1, 3, 7}) {
+            for (int n : new int[]{1, 3, 4, 7, 9}) {
                 float[] dy = new float[n * rows];
                 for (int i = 0; i < dy.length; i++) dy[i] = i % 5 == 0 ? 0f : (float) rnd.nextGaussian();
                 float[] dx = new float[n * cols], want = new float[n * cols];
