@@ -1,5 +1,8 @@
 package org.chatglm4j.model;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.chatglm4j.tensor.MatMul;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.WeightMatrix;
@@ -135,11 +138,7 @@ public final class Backward {
                 float[] src = c < pre ? pk : qkv;
                 int ko = c < pre ? c * stride + kPre : (start + c - pre) * 3 * h + hh * 3 * hd + hd;
                 int vo = c < pre ? c * stride + vPre : ko + hd;
-                float dot = 0, g = 0;
-                for (int d = 0; d < hd; d++) {
-                    dot += q[d] * src[ko + d];
-                    g += dCtx[co + d] * src[vo + d];
-                }
+                float dot = dot(q, 0, src, ko, hd), g = dot(dCtx, co, src, vo, hd);
                 if (!none && c >= pre && mask.masked(i, i, c - pre)) dot = -10000f;
                 p[c] = dot * coeff;
                 dp[c] = g;
@@ -153,16 +152,39 @@ public final class Backward {
                 int ko = c < pre ? c * stride + kPre : (start + c - pre) * 3 * h + hh * 3 * hd + hd;
                 int vo = c < pre ? c * stride + vPre : ko + hd;
                 float pc = p[c];
-                for (int d = 0; d < hd; d++) dst[vo + d] += pc * dCtx[co + d];   // dV += p·dctx
+                axpy(pc, dCtx, co, dst, vo, hd);                                   // dV += p·dctx
                 if (!none && c >= pre && mask.masked(i, i, c - pre)) continue;      // a constant score: no gradient
                 float dDot = (float) (pc * (dp[c] - sum)) * coeff;                 // d(q'·k)
-                for (int d = 0; d < hd; d++) {
-                    dq[d] += dDot * src[ko + d];
-                    dst[ko + d] += dDot * q[d];
-                }
+                axpy(dDot, src, ko, dq, 0, hd);
+                axpy(dDot, q, 0, dst, ko, hd);
             }
             for (int d = 0; d < hd; d++) dQkv[qo + d] += dq[d] / qDiv;
         }
+    }
+
+    private static final VectorSpecies<Float> V = FloatVector.SPECIES_PREFERRED;
+
+    /** {@code Σ_d a[ao + d]·b[bo + d]} over one head's {@code len} dimensions. */
+    static float dot(float[] a, int ao, float[] b, int bo, int len) {
+        int d = 0, upper = V.loopBound(len);
+        float s = 0f;
+        if (upper > 0) {
+            FloatVector acc = FloatVector.zero(V);
+            for (; d < upper; d += V.length()) acc = FloatVector.fromArray(V, a, ao + d).fma(FloatVector.fromArray(V, b, bo + d), acc);
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; d < len; d++) s += a[ao + d] * b[bo + d];
+        return s;
+    }
+
+    /** {@code y[yo + d] += α·x[xo + d]} over one head's {@code len} dimensions. */
+    static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int len) {
+        int d = 0, upper = V.loopBound(len);
+        FloatVector av = FloatVector.broadcast(V, alpha);
+        for (; d < upper; d += V.length()) {
+            FloatVector.fromArray(V, x, xo + d).fma(av, FloatVector.fromArray(V, y, yo + d)).intoArray(y, yo + d);
+        }
+        for (; d < len; d++) y[yo + d] += alpha * x[xo + d];
     }
 
     /** {@code dx[n, w.cols()] += dy[n, w.rows()]·W}, split across the pool by column blocks. */
