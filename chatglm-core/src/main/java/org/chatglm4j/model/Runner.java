@@ -1,10 +1,6 @@
 package org.chatglm4j.model;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.chatglm4j.ChatGlmException;
-import org.chatglm4j.tensor.MatMul;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.WeightMatrix;
 
@@ -27,13 +23,10 @@ public final class Runner {
         void accept(int segment, int index, float[] logits, int offset);
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** MLP rows processed at once: bounds the [rows, inner] scratch for long prompts. */
     private static final int MLP_CHUNK = 128;
     /** Output rows whose logits are computed at once. */
     private static final int LOGIT_CHUNK = 8;
-    /** Rows per unit of work of a linear layer (a whole prefill tile). */
-    private static final int TILE = 16;
     /** 0.7978845608028654 = √(2/π), the tanh-GELU constants of the reference, as float32. */
     private static final float GELU_A = 0.7978845608028654f, GELU_B = 0.044715f;
 
@@ -51,25 +44,20 @@ public final class Runner {
     private final float[] mlp;                   // [MLP_CHUNK, inner]
     private final float[] outHidden, logits;     // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
     private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
-    private final float[][] matmulScratch;       // per worker
+    private final ParallelLinear linear;         // null for ChatGLM2/3 (its forward has its own)
     private final float[][] query;               // per worker [hd]
-    private float[] prepared = new float[0];     // the current decode-regime linear's prepared inputs
     private float[][] scores;                    // per worker [keys]
 
     // operands of the current parallel step
     private Batch batch;
     private int layer;
     private LayerWeights lw;
-    private WeightMatrix linW;
-    private float[] linBias, linX, linY;
-    private int linX0, linY0, linN;
-    private boolean linGelu;
     private float[] linPre;         // where the pre-activations of a GELU linear go when recording
     private int linPreRow0;
     private float[] normIn, normOut, normW, normB;
     private int normRow0;
 
-    private final Parallel.RangeTask linearTask = this::linearRows;
+    private final ParallelLinear.Epilogue geluEpilogue = this::geluRows;
     private final Parallel.RangeTask normTask = this::normRows;
     private final Parallel.RangeTask ropeTask = this::ropeAndStoreRows;
     private final Parallel.RangeTask attentionTask = this::attentionUnits;
@@ -94,7 +82,7 @@ public final class Runner {
         this.mlp = new float[chunk * MLP_CHUNK * inner];
         this.outHidden = new float[chunk * LOGIT_CHUNK * h];
         this.logits = new float[chunk * LOGIT_CHUNK * vocab];
-        this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(h, inner))];
+        this.linear = glm2 != null ? null : new ParallelLinear(pool, Math.max(h, inner));
         this.query = new float[t][hd];
         this.scores = new float[t][KvCache.BLOCK];
     }
@@ -213,43 +201,13 @@ public final class Runner {
     // ---- parallel steps ----------------------------------------------------------------------------------------
 
     private void linear(WeightMatrix w, float[] bias, float[] in, int in0, int n, float[] out, int out0, boolean gelu) {
-        if (MatMul.decodeRegime(n)) {   // inputs prepared once here, not by every thread and piece
-            int need = MatMul.preparedFloats(w, n);
-            if (prepared.length < need) prepared = new float[Math.max(need, 2 * prepared.length)];
-            MatMul.prepare(w, in, in0, n, prepared);
-        }
-        linW = w;
-        linBias = bias;
-        linX = in;
-        linX0 = in0;
-        linN = n;
-        linY = out;
-        linY0 = out0;
-        linGelu = gelu;
-        // whole 16-row tiles per piece: the prefill kernel handles a partial tile only at a matrix's end
-        pool.forRange((w.rows() + TILE - 1) / TILE, 1, linearTask);
-        linW = null;
-        linX = linY = linBias = null;
+        linear.run(w, bias, in, in0, n, out, out0, gelu ? geluEpilogue : null);
     }
 
-    private void linearRows(int t0, int t1, int worker) {
-        int r0 = t0 * TILE, r1 = Math.min(t1 * TILE, linW.rows());
-        MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, prepared, matmulScratch[worker]);
-        int rows = linW.rows();
-        for (int b = 0; b < linN; b++) {
-            int base = (linY0 + b) * rows;
-            if (linBias != null) {
-                int r = r0;
-                for (; r + F.length() <= r1; r += F.length()) {
-                    FloatVector.fromArray(F, linY, base + r).add(FloatVector.fromArray(F, linBias, r)).intoArray(linY, base + r);
-                }
-                for (; r < r1; r++) linY[base + r] += linBias[r];
-            }
-            if (linGelu) {
-                if (linPre != null) System.arraycopy(linY, base + r0, linPre, (linPreRow0 + b) * rows + r0, r1 - r0);
-                for (int r = r0; r < r1; r++) linY[base + r] = gelu(linY[base + r]);
-            }
-        }
+    /** GELU in place on the h→4h outputs, keeping the pre-activations first when recording for training. */
+    private void geluRows(float[] y, int base, int b, int r0, int r1) {
+        if (linPre != null) System.arraycopy(y, base + r0, linPre, (linPreRow0 + b) * inner + r0, r1 - r0);
+        for (int r = r0; r < r1; r++) y[base + r] = gelu(y[base + r]);
     }
 
     /** The reference's tanh approximation, evaluated in float32 like the TorchScript'd gelu_impl. */
