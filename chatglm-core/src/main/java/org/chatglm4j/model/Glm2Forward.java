@@ -28,8 +28,6 @@ final class Glm2Forward {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** MLP rows processed at once: bounds the [rows, 2·ffn] scratch for long prompts. */
     private static final int MLP_CHUNK = 64;
-    /** Output rows whose logits are computed at once. */
-    private static final int LOGIT_CHUNK = 8;
 
     private final ChatGlmConfig cfg;
     private final ChatGlmWeights weights;
@@ -43,8 +41,9 @@ final class Glm2Forward {
     private float[] cos, sin;                     // [rows, pairs]
     private int[] rowSegment;
     private final float[] up, gated;              // [MLP_CHUNK, 2·ffn], [MLP_CHUNK, ffn]
-    private final float[] outHidden, logits;      // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
-    private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
+    private final LogitRows logitRows;           // the rows whose logits are wanted, a chunk at a time
+    private final float[] logits;                // [LogitRows.CHUNK, vocab]
+    private final LogitRows.Flush flushTask = this::flushLogits;
     private final ParallelLinear linear;
     private final float[][] query;               // per worker [headsPerGroup, d], prescaled
     private final float[][] rowBuf;              // per worker [d]: one key or value row as float32
@@ -55,6 +54,7 @@ final class Glm2Forward {
 
     // operands of the current parallel step
     private Batch batch;
+    private Runner.LogitsSink sink;
     private int layer;
     private WeightMatrix linW;
     private float[] linX;
@@ -85,8 +85,8 @@ final class Glm2Forward {
         int t = pool.threads();
         this.up = new float[MLP_CHUNK * 2 * ffn];
         this.gated = new float[MLP_CHUNK * ffn];
-        this.outHidden = new float[LOGIT_CHUNK * h];
-        this.logits = new float[LOGIT_CHUNK * vocab];
+        this.logitRows = new LogitRows(h);
+        this.logits = new float[LogitRows.CHUNK * vocab];
         this.linear = new ParallelLinear(pool, Math.max(Math.max(h, p), ffn));
         this.query = new float[t][headsPerGroup * d];
         this.rowBuf = new float[t][d];
@@ -98,14 +98,7 @@ final class Glm2Forward {
         int rows = b.rows();
         if (rows == 0) return;
         ensureCapacity(rows);
-        int maxKeys = 0;
-        for (int s = 0; s < b.size(); s++) {
-            KvCache c = b.cache(s);
-            int total = c.length() + b.count(s);
-            c.reserve(total);
-            maxKeys = Math.max(maxKeys, total);
-            for (int r = b.start(s); r < b.start(s) + b.count(s); r++) rowSegment[r] = s;
-        }
+        int maxKeys = b.reserveCaches(rowSegment);
         if (scoreStride < maxKeys) {
             scoreStride = Math.max(maxKeys, 2 * scoreStride);
             for (int i = 0; i < scores.length; i++) scores[i] = new float[headsPerGroup * scoreStride];
@@ -150,7 +143,9 @@ final class Glm2Forward {
         }
         for (int s = 0; s < b.size(); s++) b.cache(s).advance(b.count(s));
 
-        emitLogits(b, sink);
+        this.sink = sink;
+        logitRows.emit(b, x, flushTask);
+        this.sink = null;
         this.batch = null;
     }
 
@@ -162,29 +157,13 @@ final class Glm2Forward {
         for (; i < n; i++) x[i] += y[i];
     }
 
-    /** Final RMSNorm and the output layer on the wanted rows, LOGIT_CHUNK rows at a time. */
-    private void emitLogits(Batch b, Runner.LogitsSink sink) {
-        int pending = 0;
-        for (int s = 0; s < b.size(); s++) {
-            int first = b.allLogits(s) ? 0 : b.count(s) - 1;
-            for (int i = first; i < b.count(s); i++) {
-                System.arraycopy(x, (b.start(s) + i) * h, outHidden, pending * h, h);
-                segOf[pending] = s;
-                idxOf[pending] = i;
-                if (++pending == LOGIT_CHUNK) {
-                    flushLogits(pending, sink);
-                    pending = 0;
-                }
-            }
-        }
-        if (pending > 0) flushLogits(pending, sink);
-    }
-
-    private void flushLogits(int n, Runner.LogitsSink sink) {
-        rmsNorm(outHidden, outHidden, n, weights.finalLayernormWeight());
+    /** Final RMSNorm and the output layer on the gathered rows {@code logitRows.hidden [n, h]}. */
+    private void flushLogits(int n) {
+        float[] hidden = logitRows.hidden;
+        rmsNorm(hidden, hidden, n, weights.finalLayernormWeight());
         // logits [n, vocab] = hidden · W_outᵀ
-        linear(weights.lmHead(), null, outHidden, 0, n, logits, 0);
-        for (int j = 0; j < n; j++) sink.accept(segOf[j], idxOf[j], logits, j * vocab);
+        linear(weights.lmHead(), null, hidden, 0, n, logits, 0);
+        for (int j = 0; j < n; j++) sink.accept(logitRows.segment[j], logitRows.index[j], logits, j * vocab);
     }
 
     // ---- parallel steps ----------------------------------------------------------------------------------------

@@ -25,8 +25,6 @@ public final class Runner {
 
     /** MLP rows processed at once: bounds the [rows, inner] scratch for long prompts. */
     private static final int MLP_CHUNK = 128;
-    /** Output rows whose logits are computed at once. */
-    private static final int LOGIT_CHUNK = 8;
     /** 0.7978845608028654 = √(2/π), the tanh-GELU constants of the reference, as float32. */
     private static final float GELU_A = 0.7978845608028654f, GELU_B = 0.044715f;
 
@@ -42,14 +40,16 @@ public final class Runner {
     private float[] cosP, sinP, cosB, sinB;      // [rows, angles]
     private int[] rowSegment;
     private final float[] mlp;                   // [MLP_CHUNK, inner]
-    private final float[] outHidden, logits;     // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
-    private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
+    private final LogitRows logitRows;           // the rows whose logits are wanted, a chunk at a time
+    private final float[] logits;                // [LogitRows.CHUNK, vocab]
+    private final LogitRows.Flush flushTask = this::flushLogits;
     private final ParallelLinear linear;         // null for ChatGLM2/3 (its forward has its own)
     private final float[][] query;               // per worker [hd]
     private float[][] scores;                    // per worker [keys]
 
     // operands of the current parallel step
     private Batch batch;
+    private LogitsSink sink;
     private int layer;
     private LayerWeights lw;
     private float[] linPre;         // where the pre-activations of a GELU linear go when recording
@@ -80,8 +80,8 @@ public final class Runner {
         int t = glm2 != null ? 0 : pool.threads();   // v2 keeps its own scratch
         int chunk = glm2 != null ? 0 : 1;
         this.mlp = new float[chunk * MLP_CHUNK * inner];
-        this.outHidden = new float[chunk * LOGIT_CHUNK * h];
-        this.logits = new float[chunk * LOGIT_CHUNK * vocab];
+        this.logitRows = new LogitRows(chunk * h);
+        this.logits = new float[chunk * LogitRows.CHUNK * vocab];
         this.linear = glm2 != null ? null : new ParallelLinear(pool, Math.max(h, inner));
         this.query = new float[t][hd];
         this.scores = new float[t][KvCache.BLOCK];
@@ -111,14 +111,7 @@ public final class Runner {
         int rows = b.rows();
         if (rows == 0) return;
         ensureCapacity(rows);
-        int maxKeys = 0;
-        for (int s = 0; s < b.size(); s++) {
-            KvCache c = b.cache(s);
-            int total = c.length() + b.count(s);
-            c.reserve(total);
-            maxKeys = Math.max(maxKeys, total);
-            for (int r = b.start(s); r < b.start(s) + b.count(s); r++) rowSegment[r] = s;
-        }
+        int maxKeys = b.reserveCaches(rowSegment);
         if (scores[0].length < maxKeys) {
             for (int i = 0; i < scores.length; i++) scores[i] = new float[Math.max(maxKeys, 2 * scores[i].length)];
         }
@@ -167,35 +160,20 @@ public final class Runner {
         for (int s = 0; s < b.size(); s++) b.cache(s).advance(b.count(s));
         if (record != null) System.arraycopy(x, 0, record.last, 0, rows * h);
 
-        emitLogits(b, sink);
+        this.sink = sink;
+        logitRows.emit(b, x, flushTask);
+        this.sink = null;
         this.batch = null;
         this.lw = null;
     }
 
-    /** Final LayerNorm and lm_head on the wanted rows, LOGIT_CHUNK rows at a time. */
-    private void emitLogits(Batch b, LogitsSink sink) {
-        int pending = 0;
-        for (int s = 0; s < b.size(); s++) {
-            int first = b.allLogits(s) ? 0 : b.count(s) - 1;
-            for (int i = first; i < b.count(s); i++) {
-                int row = b.start(s) + i;
-                System.arraycopy(x, row * h, outHidden, pending * h, h);
-                segOf[pending] = s;
-                idxOf[pending] = i;
-                if (++pending == LOGIT_CHUNK) {
-                    flushLogits(pending, sink);
-                    pending = 0;
-                }
-            }
-        }
-        if (pending > 0) flushLogits(pending, sink);
-    }
-
-    private void flushLogits(int n, LogitsSink sink) {
-        layerNorm(outHidden, outHidden, 0, n, weights.finalLayernormWeight(), weights.finalLayernormBias());
+    /** Final LayerNorm and lm_head on the gathered rows {@code logitRows.hidden [n, h]}. */
+    private void flushLogits(int n) {
+        float[] hidden = logitRows.hidden;
+        layerNorm(hidden, hidden, 0, n, weights.finalLayernormWeight(), weights.finalLayernormBias());
         // logits [n, vocab] = hidden · lm_headᵀ   (lm_head is the word embedding matrix)
-        linear(weights.lmHead(), null, outHidden, 0, n, logits, 0, false);
-        for (int j = 0; j < n; j++) sink.accept(segOf[j], idxOf[j], logits, j * vocab);
+        linear(weights.lmHead(), null, hidden, 0, n, logits, 0, false);
+        for (int j = 0; j < n; j++) sink.accept(logitRows.segment[j], logitRows.index[j], logits, j * vocab);
     }
 
     // ---- parallel steps ----------------------------------------------------------------------------------------
