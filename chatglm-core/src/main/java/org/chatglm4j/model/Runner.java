@@ -207,17 +207,27 @@ public final class Runner {
         float eps = cfg.layernormEpsilon();
         for (int r = normRow0 + r0; r < normRow0 + r1; r++) {
             int o = r * h;
-            double sum = 0;
-            for (int i = 0; i < h; i++) sum += normIn[o + i];
-            float mean = (float) (sum / h);
-            double sq = 0;
-            for (int i = 0; i < h; i++) {
-                float d = normIn[o + i] - mean;
-                sq += d * d;
-            }
-            float rstd = (float) (1.0 / Math.sqrt((float) (sq / h) + eps));
+            float mean = mean(normIn, o, h);
+            float rstd = rstd(normIn, o, h, mean, eps);
             for (int i = 0; i < h; i++) normOut[o + i] = (normIn[o + i] - mean) * rstd * normW[i] + normB[i];
         }
+    }
+
+    /** LayerNorm's mean of {@code x[o, o + h)}: summed in double, as float32 (the backward pass recomputes it so). */
+    static float mean(float[] x, int o, int h) {
+        double sum = 0;
+        for (int i = 0; i < h; i++) sum += x[o + i];
+        return (float) (sum / h);
+    }
+
+    /** LayerNorm's {@code 1 / sqrt(var + eps)} of {@code x[o, o + h)} around {@code mean}. */
+    static float rstd(float[] x, int o, int h, float mean, float eps) {
+        double sq = 0;
+        for (int i = 0; i < h; i++) {
+            float d = x[o + i] - mean;
+            sq += d * d;
+        }
+        return (float) (1.0 / Math.sqrt((float) (sq / h) + eps));
     }
 
     private void residual(int rows) {
