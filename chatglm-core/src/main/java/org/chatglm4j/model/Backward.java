@@ -203,15 +203,8 @@ public final class Backward {
             float[] xhat = new float[h];
             for (int r = r0; r < r1; r++) {
                 int o = r * h;
-                double sum = 0;
-                for (int i = 0; i < h; i++) sum += x[o + i];
-                float mean = (float) (sum / h);
-                double sq = 0;
-                for (int i = 0; i < h; i++) {
-                    float dv = x[o + i] - mean;
-                    sq += dv * dv;
-                }
-                float rstd = (float) (1.0 / Math.sqrt((float) (sq / h) + eps));
+                float mean = Runner.mean(x, o, h);
+                float rstd = Runner.rstd(x, o, h, mean, eps);
                 double mg = 0, mgx = 0;
                 for (int i = 0; i < h; i++) {
                     xhat[i] = (x[o + i] - mean) * rstd;

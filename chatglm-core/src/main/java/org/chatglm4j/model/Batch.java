@@ -95,6 +95,21 @@ public final class Batch {
     int position(int row) { return positions[row]; }
     int blockPosition(int row) { return blockPositions[row]; }
 
+    /**
+     * Before a forward pass: reserves room in every sequence's cache for its new tokens and writes each row's
+     * segment into {@code rowSegment[0, rows)}. Returns the most keys any row attends to (cached plus new).
+     */
+    int reserveCaches(int[] rowSegment) {
+        int maxKeys = 0;
+        for (int s = 0; s < size; s++) {
+            int total = caches[s].length() + count[s];
+            caches[s].reserve(total);
+            maxKeys = Math.max(maxKeys, total);
+            Arrays.fill(rowSegment, start[s], start[s] + count[s], s);
+        }
+        return maxKeys;
+    }
+
     /** Rows whose logits are wanted, in batch order. */
     int outputRows() {
         int n = 0;

@@ -1,10 +1,8 @@
 package org.chatglm4j.model;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.chatglm4j.ChatGlmException;
-import org.chatglm4j.tensor.MatMul;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.WeightMatrix;
 
@@ -30,10 +28,6 @@ final class Glm2Forward {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** MLP rows processed at once: bounds the [rows, 2·ffn] scratch for long prompts. */
     private static final int MLP_CHUNK = 64;
-    /** Output rows whose logits are computed at once. */
-    private static final int LOGIT_CHUNK = 8;
-    /** Rows per unit of work of a linear layer (a whole prefill tile). */
-    private static final int TILE = 16;
 
     private final ChatGlmConfig cfg;
     private final ChatGlmWeights weights;
@@ -47,26 +41,26 @@ final class Glm2Forward {
     private float[] cos, sin;                     // [rows, pairs]
     private int[] rowSegment;
     private final float[] up, gated;              // [MLP_CHUNK, 2·ffn], [MLP_CHUNK, ffn]
-    private final float[] outHidden, logits;      // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
-    private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
-    private final float[][] matmulScratch;
+    private final LogitRows logitRows;           // the rows whose logits are wanted, a chunk at a time
+    private final float[] logits;                // [LogitRows.CHUNK, vocab]
+    private final LogitRows.Flush flushTask = this::flushLogits;
+    private final ParallelLinear linear;
     private final float[][] query;               // per worker [headsPerGroup, d], prescaled
     private final float[][] rowBuf;              // per worker [d]: one key or value row as float32
     private float[][] scores;                    // per worker [headsPerGroup, keys]
     private int scoreStride;
     /** Heads of one group handled by one unit of attention work (a group is split when cores would idle). */
     private int headsPerUnit;
-    private float[] prepared = new float[0];
 
     // operands of the current parallel step
     private Batch batch;
+    private Runner.LogitsSink sink;
     private int layer;
     private WeightMatrix linW;
-    private float[] linBias, linX, linY;
-    private int linX0, linY0, linN;
+    private float[] linX;
+    private int linX0, linN;
     private float[] normIn, normOut, normW;
 
-    private final Parallel.RangeTask linearTask = this::linearRows;
     private final Parallel.RangeTask swigluTask = this::swigluRows;
     private final Parallel.RangeTask normTask = this::normRows;
     private final Parallel.RangeTask ropeTask = this::ropeAndStoreRows;
@@ -91,9 +85,9 @@ final class Glm2Forward {
         int t = pool.threads();
         this.up = new float[MLP_CHUNK * 2 * ffn];
         this.gated = new float[MLP_CHUNK * ffn];
-        this.outHidden = new float[LOGIT_CHUNK * h];
-        this.logits = new float[LOGIT_CHUNK * vocab];
-        this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(Math.max(h, p), ffn))];
+        this.logitRows = new LogitRows(h);
+        this.logits = new float[LogitRows.CHUNK * vocab];
+        this.linear = new ParallelLinear(pool, Math.max(Math.max(h, p), ffn));
         this.query = new float[t][headsPerGroup * d];
         this.rowBuf = new float[t][d];
         this.scoreStride = KvCache.BLOCK;
@@ -104,14 +98,7 @@ final class Glm2Forward {
         int rows = b.rows();
         if (rows == 0) return;
         ensureCapacity(rows);
-        int maxKeys = 0;
-        for (int s = 0; s < b.size(); s++) {
-            KvCache c = b.cache(s);
-            int total = c.length() + b.count(s);
-            c.reserve(total);
-            maxKeys = Math.max(maxKeys, total);
-            for (int r = b.start(s); r < b.start(s) + b.count(s); r++) rowSegment[r] = s;
-        }
+        int maxKeys = b.reserveCaches(rowSegment);
         if (scoreStride < maxKeys) {
             scoreStride = Math.max(maxKeys, 2 * scoreStride);
             for (int i = 0; i < scores.length; i++) scores[i] = new float[headsPerGroup * scoreStride];
@@ -156,7 +143,9 @@ final class Glm2Forward {
         }
         for (int s = 0; s < b.size(); s++) b.cache(s).advance(b.count(s));
 
-        emitLogits(b, sink);
+        this.sink = sink;
+        logitRows.emit(b, x, flushTask);
+        this.sink = null;
         this.batch = null;
     }
 
@@ -168,64 +157,19 @@ final class Glm2Forward {
         for (; i < n; i++) x[i] += y[i];
     }
 
-    /** Final RMSNorm and the output layer on the wanted rows, LOGIT_CHUNK rows at a time. */
-    private void emitLogits(Batch b, Runner.LogitsSink sink) {
-        int pending = 0;
-        for (int s = 0; s < b.size(); s++) {
-            int first = b.allLogits(s) ? 0 : b.count(s) - 1;
-            for (int i = first; i < b.count(s); i++) {
-                System.arraycopy(x, (b.start(s) + i) * h, outHidden, pending * h, h);
-                segOf[pending] = s;
-                idxOf[pending] = i;
-                if (++pending == LOGIT_CHUNK) {
-                    flushLogits(pending, sink);
-                    pending = 0;
-                }
-            }
-        }
-        if (pending > 0) flushLogits(pending, sink);
-    }
-
-    private void flushLogits(int n, Runner.LogitsSink sink) {
-        rmsNorm(outHidden, outHidden, n, weights.finalLayernormWeight());
+    /** Final RMSNorm and the output layer on the gathered rows {@code logitRows.hidden [n, h]}. */
+    private void flushLogits(int n) {
+        float[] hidden = logitRows.hidden;
+        rmsNorm(hidden, hidden, n, weights.finalLayernormWeight());
         // logits [n, vocab] = hidden · W_outᵀ
-        linear(weights.lmHead(), null, outHidden, 0, n, logits, 0);
-        for (int j = 0; j < n; j++) sink.accept(segOf[j], idxOf[j], logits, j * vocab);
+        linear(weights.lmHead(), null, hidden, 0, n, logits, 0);
+        for (int j = 0; j < n; j++) sink.accept(logitRows.segment[j], logitRows.index[j], logits, j * vocab);
     }
 
     // ---- parallel steps ----------------------------------------------------------------------------------------
 
-    private void prepareInputs(WeightMatrix w, float[] in, int in0, int n) {
-        if (MatMul.decodeRegime(n)) {   // inputs prepared once here, not by every thread and piece
-            int need = MatMul.preparedFloats(w, n);
-            if (prepared.length < need) prepared = new float[Math.max(need, 2 * prepared.length)];
-            MatMul.prepare(w, in, in0, n, prepared);
-        }
-    }
-
     private void linear(WeightMatrix w, float[] bias, float[] in, int in0, int n, float[] out, int out0) {
-        prepareInputs(w, in, in0, n);
-        linW = w;
-        linBias = bias;
-        linX = in;
-        linX0 = in0;
-        linN = n;
-        linY = out;
-        linY0 = out0;
-        pool.forRange((w.rows() + TILE - 1) / TILE, 1, linearTask);
-        linW = null;
-        linX = linY = linBias = null;
-    }
-
-    private void linearRows(int t0, int t1, int worker) {
-        int r0 = t0 * TILE, r1 = Math.min(t1 * TILE, linW.rows());
-        MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, prepared, matmulScratch[worker]);
-        if (linBias == null) return;
-        int rows = linW.rows();
-        for (int b = 0; b < linN; b++) {
-            int base = (linY0 + b) * rows;
-            for (int r = r0; r < r1; r++) linY[base + r] += linBias[r];
-        }
+        linear.run(w, bias, in, in0, n, out, out0, null);
     }
 
     /**
@@ -233,21 +177,20 @@ final class Glm2Forward {
      * gate rows {@code [r0, r1)} and the matching up rows {@code [ffn + r0, ffn + r1)} and gates them at once.
      */
     private void swiglu(WeightMatrix w, float[] in, int in0, int n) {
-        prepareInputs(w, in, in0, n);
+        linear.prepare(w, in, in0, n);
         linW = w;
         linX = in;
         linX0 = in0;
         linN = n;
-        pool.forRange((ffn + TILE - 1) / TILE, 1, swigluTask);
+        pool.forRange(ParallelLinear.tiles(ffn), 1, swigluTask);
         linW = null;
         linX = null;
     }
 
     private void swigluRows(int t0, int t1, int worker) {
-        int r0 = t0 * TILE, r1 = Math.min(t1 * TILE, ffn);
-        float[] s = matmulScratch[worker];
-        MatMul.multiply(linW, linX, linX0, linN, up, 0, r0, r1, prepared, s);
-        MatMul.multiply(linW, linX, linX0, linN, up, 0, ffn + r0, ffn + r1, prepared, s);
+        int r0 = t0 * ParallelLinear.TILE, r1 = Math.min(t1 * ParallelLinear.TILE, ffn);
+        linear.multiply(linW, linX, linX0, linN, up, 0, r0, r1, worker);
+        linear.multiply(linW, linX, linX0, linN, up, 0, ffn + r0, ffn + r1, worker);
         for (int b = 0; b < linN; b++) {
             int u = b * 2 * ffn, g = b * ffn;
             for (int r = r0; r < r1; r++) gated[g + r] = silu(up[u + r]) * up[u + ffn + r];

@@ -1,10 +1,6 @@
 package org.chatglm4j.model;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.chatglm4j.ChatGlmException;
-import org.chatglm4j.tensor.MatMul;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.WeightMatrix;
 
@@ -27,13 +23,8 @@ public final class Runner {
         void accept(int segment, int index, float[] logits, int offset);
     }
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** MLP rows processed at once: bounds the [rows, inner] scratch for long prompts. */
     private static final int MLP_CHUNK = 128;
-    /** Output rows whose logits are computed at once. */
-    private static final int LOGIT_CHUNK = 8;
-    /** Rows per unit of work of a linear layer (a whole prefill tile). */
-    private static final int TILE = 16;
     /** 0.7978845608028654 = √(2/π), the tanh-GELU constants of the reference, as float32. */
     private static final float GELU_A = 0.7978845608028654f, GELU_B = 0.044715f;
 
@@ -49,27 +40,24 @@ public final class Runner {
     private float[] cosP, sinP, cosB, sinB;      // [rows, angles]
     private int[] rowSegment;
     private final float[] mlp;                   // [MLP_CHUNK, inner]
-    private final float[] outHidden, logits;     // [LOGIT_CHUNK, h], [LOGIT_CHUNK, vocab]
-    private final int[] segOf = new int[LOGIT_CHUNK], idxOf = new int[LOGIT_CHUNK];
-    private final float[][] matmulScratch;       // per worker
+    private final LogitRows logitRows;           // the rows whose logits are wanted, a chunk at a time
+    private final float[] logits;                // [LogitRows.CHUNK, vocab]
+    private final LogitRows.Flush flushTask = this::flushLogits;
+    private final ParallelLinear linear;         // null for ChatGLM2/3 (its forward has its own)
     private final float[][] query;               // per worker [hd]
-    private float[] prepared = new float[0];     // the current decode-regime linear's prepared inputs
     private float[][] scores;                    // per worker [keys]
 
     // operands of the current parallel step
     private Batch batch;
+    private LogitsSink sink;
     private int layer;
     private LayerWeights lw;
-    private WeightMatrix linW;
-    private float[] linBias, linX, linY;
-    private int linX0, linY0, linN;
-    private boolean linGelu;
     private float[] linPre;         // where the pre-activations of a GELU linear go when recording
     private int linPreRow0;
     private float[] normIn, normOut, normW, normB;
     private int normRow0;
 
-    private final Parallel.RangeTask linearTask = this::linearRows;
+    private final ParallelLinear.Epilogue geluEpilogue = this::geluRows;
     private final Parallel.RangeTask normTask = this::normRows;
     private final Parallel.RangeTask ropeTask = this::ropeAndStoreRows;
     private final Parallel.RangeTask attentionTask = this::attentionUnits;
@@ -92,9 +80,9 @@ public final class Runner {
         int t = glm2 != null ? 0 : pool.threads();   // v2 keeps its own scratch
         int chunk = glm2 != null ? 0 : 1;
         this.mlp = new float[chunk * MLP_CHUNK * inner];
-        this.outHidden = new float[chunk * LOGIT_CHUNK * h];
-        this.logits = new float[chunk * LOGIT_CHUNK * vocab];
-        this.matmulScratch = new float[t][MatMul.scratchFloats(Math.max(h, inner))];
+        this.logitRows = new LogitRows(chunk * h);
+        this.logits = new float[chunk * LogitRows.CHUNK * vocab];
+        this.linear = glm2 != null ? null : new ParallelLinear(pool, Math.max(h, inner));
         this.query = new float[t][hd];
         this.scores = new float[t][KvCache.BLOCK];
     }
@@ -123,14 +111,7 @@ public final class Runner {
         int rows = b.rows();
         if (rows == 0) return;
         ensureCapacity(rows);
-        int maxKeys = 0;
-        for (int s = 0; s < b.size(); s++) {
-            KvCache c = b.cache(s);
-            int total = c.length() + b.count(s);
-            c.reserve(total);
-            maxKeys = Math.max(maxKeys, total);
-            for (int r = b.start(s); r < b.start(s) + b.count(s); r++) rowSegment[r] = s;
-        }
+        int maxKeys = b.reserveCaches(rowSegment);
         if (scores[0].length < maxKeys) {
             for (int i = 0; i < scores.length; i++) scores[i] = new float[Math.max(maxKeys, 2 * scores[i].length)];
         }
@@ -179,77 +160,32 @@ public final class Runner {
         for (int s = 0; s < b.size(); s++) b.cache(s).advance(b.count(s));
         if (record != null) System.arraycopy(x, 0, record.last, 0, rows * h);
 
-        emitLogits(b, sink);
+        this.sink = sink;
+        logitRows.emit(b, x, flushTask);
+        this.sink = null;
         this.batch = null;
         this.lw = null;
     }
 
-    /** Final LayerNorm and lm_head on the wanted rows, LOGIT_CHUNK rows at a time. */
-    private void emitLogits(Batch b, LogitsSink sink) {
-        int pending = 0;
-        for (int s = 0; s < b.size(); s++) {
-            int first = b.allLogits(s) ? 0 : b.count(s) - 1;
-            for (int i = first; i < b.count(s); i++) {
-                int row = b.start(s) + i;
-                System.arraycopy(x, row * h, outHidden, pending * h, h);
-                segOf[pending] = s;
-                idxOf[pending] = i;
-                if (++pending == LOGIT_CHUNK) {
-                    flushLogits(pending, sink);
-                    pending = 0;
-                }
-            }
-        }
-        if (pending > 0) flushLogits(pending, sink);
-    }
-
-    private void flushLogits(int n, LogitsSink sink) {
-        layerNorm(outHidden, outHidden, 0, n, weights.finalLayernormWeight(), weights.finalLayernormBias());
+    /** Final LayerNorm and lm_head on the gathered rows {@code logitRows.hidden [n, h]}. */
+    private void flushLogits(int n) {
+        float[] hidden = logitRows.hidden;
+        layerNorm(hidden, hidden, 0, n, weights.finalLayernormWeight(), weights.finalLayernormBias());
         // logits [n, vocab] = hidden · lm_headᵀ   (lm_head is the word embedding matrix)
-        linear(weights.lmHead(), null, outHidden, 0, n, logits, 0, false);
-        for (int j = 0; j < n; j++) sink.accept(segOf[j], idxOf[j], logits, j * vocab);
+        linear(weights.lmHead(), null, hidden, 0, n, logits, 0, false);
+        for (int j = 0; j < n; j++) sink.accept(logitRows.segment[j], logitRows.index[j], logits, j * vocab);
     }
 
     // ---- parallel steps ----------------------------------------------------------------------------------------
 
     private void linear(WeightMatrix w, float[] bias, float[] in, int in0, int n, float[] out, int out0, boolean gelu) {
-        if (MatMul.decodeRegime(n)) {   // inputs prepared once here, not by every thread and piece
-            int need = MatMul.preparedFloats(w, n);
-            if (prepared.length < need) prepared = new float[Math.max(need, 2 * prepared.length)];
-            MatMul.prepare(w, in, in0, n, prepared);
-        }
-        linW = w;
-        linBias = bias;
-        linX = in;
-        linX0 = in0;
-        linN = n;
-        linY = out;
-        linY0 = out0;
-        linGelu = gelu;
-        // whole 16-row tiles per piece: the prefill kernel handles a partial tile only at a matrix's end
-        pool.forRange((w.rows() + TILE - 1) / TILE, 1, linearTask);
-        linW = null;
-        linX = linY = linBias = null;
+        linear.run(w, bias, in, in0, n, out, out0, gelu ? geluEpilogue : null);
     }
 
-    private void linearRows(int t0, int t1, int worker) {
-        int r0 = t0 * TILE, r1 = Math.min(t1 * TILE, linW.rows());
-        MatMul.multiply(linW, linX, linX0, linN, linY, linY0, r0, r1, prepared, matmulScratch[worker]);
-        int rows = linW.rows();
-        for (int b = 0; b < linN; b++) {
-            int base = (linY0 + b) * rows;
-            if (linBias != null) {
-                int r = r0;
-                for (; r + F.length() <= r1; r += F.length()) {
-                    FloatVector.fromArray(F, linY, base + r).add(FloatVector.fromArray(F, linBias, r)).intoArray(linY, base + r);
-                }
-                for (; r < r1; r++) linY[base + r] += linBias[r];
-            }
-            if (linGelu) {
-                if (linPre != null) System.arraycopy(linY, base + r0, linPre, (linPreRow0 + b) * rows + r0, r1 - r0);
-                for (int r = r0; r < r1; r++) linY[base + r] = gelu(linY[base + r]);
-            }
-        }
+    /** GELU in place on the h→4h outputs, keeping the pre-activations first when recording for training. */
+    private void geluRows(float[] y, int base, int b, int r0, int r1) {
+        if (linPre != null) System.arraycopy(y, base + r0, linPre, (linPreRow0 + b) * inner + r0, r1 - r0);
+        for (int r = r0; r < r1; r++) y[base + r] = gelu(y[base + r]);
     }
 
     /** The reference's tanh approximation, evaluated in float32 like the TorchScript'd gelu_impl. */
@@ -271,17 +207,27 @@ public final class Runner {
         float eps = cfg.layernormEpsilon();
         for (int r = normRow0 + r0; r < normRow0 + r1; r++) {
             int o = r * h;
-            double sum = 0;
-            for (int i = 0; i < h; i++) sum += normIn[o + i];
-            float mean = (float) (sum / h);
-            double sq = 0;
-            for (int i = 0; i < h; i++) {
-                float d = normIn[o + i] - mean;
-                sq += d * d;
-            }
-            float rstd = (float) (1.0 / Math.sqrt((float) (sq / h) + eps));
+            float mean = mean(normIn, o, h);
+            float rstd = rstd(normIn, o, h, mean, eps);
             for (int i = 0; i < h; i++) normOut[o + i] = (normIn[o + i] - mean) * rstd * normW[i] + normB[i];
         }
+    }
+
+    /** LayerNorm's mean of {@code x[o, o + h)}: summed in double, as float32 (the backward pass recomputes it so). */
+    static float mean(float[] x, int o, int h) {
+        double sum = 0;
+        for (int i = 0; i < h; i++) sum += x[o + i];
+        return (float) (sum / h);
+    }
+
+    /** LayerNorm's {@code 1 / sqrt(var + eps)} of {@code x[o, o + h)} around {@code mean}. */
+    static float rstd(float[] x, int o, int h, float mean, float eps) {
+        double sq = 0;
+        for (int i = 0; i < h; i++) {
+            float d = x[o + i] - mean;
+            sq += d * d;
+        }
+        return (float) (1.0 / Math.sqrt((float) (sq / h) + eps));
     }
 
     private void residual(int rows) {
