@@ -3,6 +3,7 @@ package org.chatglm4j.generate;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.chatglm4j.tensor.Lanes;
 
 /**
  * float32 {@code log_softmax} of one row, in torch's order of operations: {@code x - max - log(Σ exp(x - max))}
@@ -27,7 +28,7 @@ final class LogSoftmax {
         for (i = 0; i < bound; i += F.length()) {
             vsum = vsum.add(FloatVector.fromArray(F, in, inOff + i).sub(vm).lanewise(VectorOperators.EXP));
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(vsum);
         for (; i < n; i++) sum += (float) Math.exp(in[inOff + i] - max);
         float logSum = (float) Math.log(sum);
         FloatVector vl = FloatVector.broadcast(F, logSum);

@@ -1,8 +1,8 @@
 package org.chatglm4j.model;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.chatglm4j.tensor.Lanes;
 import org.chatglm4j.tensor.MatMul;
 import org.chatglm4j.tensor.Parallel;
 import org.chatglm4j.tensor.WeightMatrix;
@@ -171,7 +171,7 @@ public final class Backward {
         if (upper > 0) {
             FloatVector acc = FloatVector.zero(V);
             for (; d < upper; d += V.length()) acc = FloatVector.fromArray(V, a, ao + d).fma(FloatVector.fromArray(V, b, bo + d), acc);
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc);
         }
         for (; d < len; d++) s += a[ao + d] * b[bo + d];
         return s;

@@ -5,6 +5,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.chatglm4j.tensor.Lanes;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -259,7 +260,7 @@ public final class KvCache implements AutoCloseable {
                     for (int d = 0; d < headSize; d += 8) {
                         acc = FloatVector.fromArray(F, q, d).fma(FloatVector.fromMemorySegment(F, kb, ko + 4L * d, ByteOrder.LITTLE_ENDIAN), acc);
                     }
-                    out[c0 + i] = acc.reduceLanes(VectorOperators.ADD);
+                    out[c0 + i] = Lanes.sum(acc);
                 }
             } else {
                 for (int i = 0; i < n; i++) {
@@ -275,7 +276,7 @@ public final class KvCache implements AutoCloseable {
                         FloatVector kv = bits.or(x.and(0x80000000)).reinterpretAsFloats();
                         acc = FloatVector.fromArray(F, q, d).fma(kv, acc);
                     }
-                    out[c0 + i] = acc.reduceLanes(VectorOperators.ADD);
+                    out[c0 + i] = Lanes.sum(acc);
                 }
             }
         }
@@ -332,7 +333,7 @@ public final class KvCache implements AutoCloseable {
                     for (int d = 0; d < headSize; d += 8) {
                         acc = FloatVector.fromArray(F, q, qo + d).fma(FloatVector.fromArray(F, kbuf, d), acc);
                     }
-                    out[j * stride + c0 + i] = acc.reduceLanes(VectorOperators.ADD);
+                    out[j * stride + c0 + i] = Lanes.sum(acc);
                 }
             }
         }
