@@ -22,6 +22,7 @@ record MemoryEstimate(int maxLength, int threads, KvCache.Precision kvPrecision,
     static final long JVM_OVERHEAD = 256L << 20;
     // Runner's chunk sizes: MLP rows per chunk and output rows whose logits are computed at once
     private static final int MLP_CHUNK = 128;
+    private static final int QKV_CHUNK = 128;
     private static final int LOGIT_CHUNK = 8;
 
     static MemoryEstimate of(ChatGlmConfig c, int maxLength, int threads, KvCache.Precision kvPrecision) {
@@ -34,7 +35,10 @@ record MemoryEstimate(int maxLength, int threads, KvCache.Precision kvPrecision,
         long kvAtMax = blocks * KvCache.BLOCK * perToken;
         long angles = c.rotaryDim() / 2;
         long rows = maxLength;
-        long scratch = rows * (7 * h + 4 * angles + 1)             // hidden states, qkv, rotary tables
+        // v1: hidden states, queries/contexts, block outputs, plus one q/k/v chunk; v2: hidden, normed, qkv, ctx, out
+        long perRow = c.isGlm2() ? 4 * h + c.qkvSize() : 3 * h;
+        long qkvChunk = c.isGlm2() ? 0 : 2L * QKV_CHUNK * 3 * h;
+        long scratch = rows * (perRow + 4 * angles + 1) + qkvChunk   // hidden states, qkv, rotary tables
                 + MLP_CHUNK * inner                                  // MLP chunk
                 + LOGIT_CHUNK * (h + vocab)                          // output rows
                 + threads * (positions + c.headSize() + 4096)        // attention scores, query, matmul tiles

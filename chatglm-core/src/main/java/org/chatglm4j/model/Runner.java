@@ -25,6 +25,13 @@ public final class Runner {
 
     /** MLP rows processed at once: bounds the [rows, inner] scratch for long prompts. */
     private static final int MLP_CHUNK = 128;
+    /**
+     * Rows whose q, k, v are computed at once (a last chunk takes up to twice as many, so that no chunk of a long
+     * prompt falls into the matrix-vector regime): keys and values go straight to the cache, so a long prompt
+     * keeps only its queries, not a [rows, 3h] array.
+     */
+    static final int QKV_CHUNK = 128;
+    private final int qkvChunk;
     /** 0.7978845608028654 = √(2/π), the tanh-GELU constants of the reference, as float32. */
     private static final float GELU_A = 0.7978845608028654f, GELU_B = 0.044715f;
 
@@ -36,10 +43,14 @@ public final class Runner {
 
     // scratch, sized for `capacity` rows
     private int capacity;
-    private float[] x, a, qkv, ctx, tmp;        // [rows, h] / qkv [rows, 3h]
+    // x: the hidden states, LayerNorm'd in place (GLM's residual adds the normalised input); qc: the rotated
+    // queries, each (row, head) overwritten by its attention context; tmp: the outputs of dense and of the MLP
+    private float[] x, qc, tmp;                  // [rows, h]
+    private final float[] qkv;                   // [2·QKV_CHUNK, 3h]: one chunk of fused q, k, v
     private float[] cosP, sinP, cosB, sinB;      // [rows, angles]
     private int[] rowSegment;
     private final float[] mlp;                   // [MLP_CHUNK, inner]
+    private int qkvRow0;                         // the batch row of qkv's first row
     private final LogitRows logitRows;           // the rows whose logits are wanted, a chunk at a time
     private final float[] logits;                // [LogitRows.CHUNK, vocab]
     private final LogitRows.Flush flushTask = this::flushLogits;
@@ -66,6 +77,12 @@ public final class Runner {
     private final Glm2Forward glm2;
 
     Runner(ChatGlmModel model) {
+        this(model, QKV_CHUNK);
+    }
+
+    /** With {@code qkvChunk} rows of q, k, v at a time (tests compare chunkings). */
+    Runner(ChatGlmModel model, int qkvChunk) {
+        this.qkvChunk = qkvChunk;
         this.cfg = model.config();
         this.weights = model.weights();
         this.rotary = model.rotary();
@@ -80,6 +97,7 @@ public final class Runner {
         int t = glm2 != null ? 0 : pool.threads();   // v2 keeps its own scratch
         int chunk = glm2 != null ? 0 : 1;
         this.mlp = new float[chunk * MLP_CHUNK * inner];
+        this.qkv = new float[chunk * 2 * qkvChunk * 3 * h];
         this.logitRows = new LogitRows(chunk * h);
         this.logits = new float[chunk * LogitRows.CHUNK * vocab];
         this.linear = glm2 != null ? null : new ParallelLinear(pool, Math.max(h, inner));
@@ -132,26 +150,30 @@ public final class Runner {
         for (layer = 0; layer < cfg.numLayers(); layer++) {
             lw = weights.layers()[layer];
             if (record != null) System.arraycopy(x, 0, record.input[layer], 0, rows * h);
-            // a = LN₁(x)
-            layerNorm(x, a, 0, rows, lw.inputLayernormWeight(), lw.inputLayernormBias());
-            // qkv [rows, 3h] = a · W_qkvᵀ + b
-            linear(lw.queryKeyValue().weight(), lw.queryKeyValue().bias(), a, 0, rows, qkv, 0, false);
-            // rotate q and k by their positions; store k, v in the caches
-            pool.forRange(rows, 1, ropeTask);
-            if (record != null) System.arraycopy(qkv, 0, record.qkv[layer], 0, rows * 3 * h);
-            // ctx [rows, h] = softmax(q·kᵀ masked) · v, heads concatenated
+            // a = LN₁(x), in place: x now holds a
+            layerNorm(x, x, 0, rows, lw.inputLayernormWeight(), lw.inputLayernormBias());
+            for (int r0 = 0, n; r0 < rows; r0 += n) {
+                n = rows - r0 < 2 * qkvChunk ? rows - r0 : qkvChunk;
+                // qkv [n, 3h] = a · W_qkvᵀ + b
+                linear(lw.queryKeyValue().weight(), lw.queryKeyValue().bias(), x, r0, n, qkv, 0, false);
+                // rotate q and k by their positions; store k, v in the caches and q in qc
+                qkvRow0 = r0;
+                pool.forRange(n, 1, ropeTask);
+                if (record != null) System.arraycopy(qkv, 0, record.qkv[layer], r0 * 3 * h, n * 3 * h);
+            }
+            // qc [rows, h] = softmax(q·kᵀ masked) · v, heads concatenated, each over its own query
             pool.forRange(b.size() * heads, 1, attentionTask);
             // tmp = ctx · W_denseᵀ + b;  x = a·α + tmp   (the attention block's residual)
-            linear(lw.dense().weight(), lw.dense().bias(), ctx, 0, rows, tmp, 0, false);
+            linear(lw.dense().weight(), lw.dense().bias(), qc, 0, rows, tmp, 0, false);
             residual(rows);
             if (record != null) System.arraycopy(x, 0, record.middle[layer], 0, rows * h);
-            // a = LN₂(x);  x = a·α + W₂·gelu(W₁·a + b₁) + b₂   (MLP in row chunks)
-            layerNorm(x, a, 0, rows, lw.postAttentionLayernormWeight(), lw.postAttentionLayernormBias());
+            // a = LN₂(x) in place;  x = a·α + W₂·gelu(W₁·a + b₁) + b₂   (MLP in row chunks)
+            layerNorm(x, x, 0, rows, lw.postAttentionLayernormWeight(), lw.postAttentionLayernormBias());
             for (int r0 = 0; r0 < rows; r0 += MLP_CHUNK) {
                 int n = Math.min(MLP_CHUNK, rows - r0);
                 linPre = record == null ? null : record.preGelu[layer];
                 linPreRow0 = r0;
-                linear(lw.denseHTo4h().weight(), lw.denseHTo4h().bias(), a, r0, n, mlp, 0, true);
+                linear(lw.denseHTo4h().weight(), lw.denseHTo4h().bias(), x, r0, n, mlp, 0, true);
                 linPre = null;
                 linear(lw.dense4hToH().weight(), lw.dense4hToH().bias(), mlp, 0, n, tmp, r0, false);
             }
@@ -234,23 +256,25 @@ public final class Runner {
         pool.forRange(rows, 8, residualTask);
     }
 
-    /** x = a·α + tmp: the scaled-input residual of both halves of a GLM block. */
+    /** x = a·α + tmp, with a in x: the scaled-input residual of both halves of a GLM block. */
     private void residualRows(int r0, int r1, int worker) {
-        for (int i = r0 * h; i < r1 * h; i++) x[i] = a[i] * ChatGlmModel.ALPHA + tmp[i];
+        for (int i = r0 * h; i < r1 * h; i++) x[i] = x[i] * ChatGlmModel.ALPHA + tmp[i];
     }
 
     /**
      * Rotates q and k of each row (2D: the first half of every head by the position id, the second half by the
-     * block position id; 1D: the whole head by the position id) and stores k and v in the row's cache.
+     * block position id; 1D: the whole head by the position id) of the qkv chunk's rows {@code [r0, r1)}, stores k
+     * and v in the row's cache and q in {@code qc}.
      */
     private void ropeAndStoreRows(int r0, int r1, int worker) {
         int rd = cfg.rotaryDim();
-        for (int r = r0; r < r1; r++) {
+        for (int c = r0; c < r1; c++) {
+            int r = qkvRow0 + c;
             int s = rowSegment[r];
             KvCache cache = batch.cache(s);
             int pos = cache.length() + (r - batch.start(s));
             for (int hh = 0; hh < heads; hh++) {
-                int q = r * 3 * h + hh * 3 * hd, k = q + hd, v = k + hd;
+                int q = c * 3 * h + hh * 3 * hd, k = q + hd, v = k + hd;
                 rotary.apply(qkv, q, cosP, sinP, r * angles);
                 rotary.apply(qkv, k, cosP, sinP, r * angles);
                 if (cfg.positionEncoding2d()) {
@@ -258,6 +282,7 @@ public final class Runner {
                     rotary.apply(qkv, k + rd, cosB, sinB, r * angles);
                 }
                 cache.put(layer, pos, hh, qkv, k, qkv, v);
+                System.arraycopy(qkv, q, qc, r * h + hh * hd, hd);
             }
         }
     }
@@ -283,8 +308,8 @@ public final class Runner {
             boolean none = mask.none();
             for (int i = 0; i < n; i++) {
                 int row = batch.start(s) + i;
-                int qo = row * 3 * h + hh * 3 * hd;
-                for (int d = 0; d < hd; d++) q[d] = qkv[qo + d] / qDiv;
+                int co = row * h + hh * hd;               // this query's place in qc, then its context's
+                for (int d = 0; d < hd; d++) q[d] = qc[co + d] / qDiv;
                 cache.scores(layer, hh, q, keys, sc);
                 for (int c = 0; c < keys; c++) {
                     float dot = sc[c];
@@ -292,9 +317,8 @@ public final class Runner {
                     sc[c] = dot * coeff;
                 }
                 softmax(sc, keys);
-                int co = row * h + hh * hd;
-                java.util.Arrays.fill(ctx, co, co + hd, 0f);
-                cache.weightedValues(layer, hh, sc, keys, ctx, co);
+                java.util.Arrays.fill(qc, co, co + hd, 0f);
+                cache.weightedValues(layer, hh, sc, keys, qc, co);
             }
         }
     }
@@ -316,10 +340,8 @@ public final class Runner {
         if (rows <= capacity) return;
         int c = Math.max(rows, Math.min(2 * capacity, rows + 256));
         x = new float[c * h];
-        a = new float[c * h];
-        ctx = new float[c * h];
+        qc = new float[c * h];
         tmp = new float[c * h];
-        qkv = new float[c * 3 * h];
         cosP = new float[c * angles];
         sinP = new float[c * angles];
         cosB = new float[c * angles];

@@ -133,6 +133,38 @@ class ModelForwardTest {
         }
     }
 
+    /**
+     * A prompt of several q/k/v chunks (and a last chunk of more than one chunk's rows) gives the logits of the same
+     * forward computed in one chunk: rows reach the right cache positions and queries across chunk borders.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"model_a", "ptuning_b"})
+    void longPromptInQkvChunksEqualsOneChunk(String m) {
+        ChatGlmModel model = model(m);
+        int[] tail = ints(Fixtures.json(golden(m)).get("prompts").get(0).get("input_ids"));
+        int[] ids = new int[700];
+        for (int i = 0; i < ids.length - tail.length; i++) ids[i] = tail[i % (tail.length - 2)];   // context tokens
+        System.arraycopy(tail, 0, ids, ids.length - tail.length, tail.length);                   // ends [gMASK] sop
+        PromptLayout layout = PromptLayout.of(ids, model.config());
+        boolean twoD = model.config().positionEncoding2d();
+        int vocab = model.config().vocabSize();
+        float[][][] got = new float[2][ids.length][];
+        Runner[] runners = {new Runner(model), new Runner(model, 1024)};
+        for (int k = 0; k < 2; k++) {
+            try (KvCache cache = model.newCache()) {
+                Batch batch = new Batch();
+                batch.add(cache, ids, layout.positions(ids.length, twoD), twoD ? layout.blockPositions(ids.length) : null,
+                        layout.mask(), true);
+                float[][] out = got[k];
+                runners[k].forward(batch, (seg, i, logits, off) -> out[i] = java.util.Arrays.copyOfRange(logits, off, off + vocab));
+            }
+        }
+        for (int i = 0; i < ids.length; i += 37) {
+            assertThat(got[0][i]).as("row %d", i).containsExactly(got[1][i], org.assertj.core.data.Offset.offset(1e-4f));
+        }
+        assertThat(got[0][ids.length - 1]).containsExactly(got[1][ids.length - 1], org.assertj.core.data.Offset.offset(1e-4f));
+    }
+
     static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
