@@ -141,8 +141,8 @@ public final class Q4Matrix implements WeightMatrix, RowPairKernel {
                 auxOff, auxOff + Math.min(1, l) * per, auxOff + Math.min(2, l) * per, auxOff + Math.min(3, l) * per, acc, 0);
         for (int i = 0; i < 2; i++) {
             for (int j = 0; j < nx; j++) {
-                int xo = (x0 + j) * cols, o = auxOff + j * per;
-                float s = acc[4 * i + j] - 8 * QuantKernels.halfDot(scales, scaleBase + 2L * i * blocks, aux, o + cols, 2 * units);
+                int xo = (x0 + j) * cols;
+                float s = acc[4 * i + j];
                 for (int k = mainEnd; k < cols; k++) s += scale(r + i, k) * (Q4Layout.get(q, base + i * rowBytes, k) - 8) * x[xo + k];
                 acc[4 * i + j] = s;
             }

@@ -268,32 +268,33 @@ final class QuantKernels {
     }
 
     /**
-     * {@link #q4Dot2x4} for grouped weights: the weight vectors of unit u are scaled by their rows' fp16 block
-     * scales {@code 2u} (values 0–31) and {@code 2u + 1} (32–63) at {@code scaleBase0}, {@code scaleBase1}, as in
-     * {@link #q4DotGrouped} (the zero point is the caller's).
+     * {@link #q4Dot2x4} for grouped weights, zero point included: {@code Σ_b d_b·Σ_{e∈b} (u − 8)·x}. The zero point
+     * is subtracted from each nibble in place, in integers ({@code (u − 8)·16^k} converts exactly), once per row
+     * for all four inputs; the weight vectors of unit u are then scaled by their rows' fp16 block scales {@code 2u}
+     * (values 0–31) and {@code 2u + 1} (32–63) at {@code scaleBase0}, {@code scaleBase1}.
      */
     static void q4Dot2x4Grouped(MemorySegment q, long rowBase0, long rowBase1, int units, MemorySegment scales,
                                 long scaleBase0, long scaleBase1, float[] xp, int p0, int p1, int p2, int p3, float[] out, int oo) {
         FloatVector a0 = FloatVector.zero(F), c0 = a0, a1 = a0, c1 = a0, a2 = a0, c2 = a0, a3 = a0, c3 = a0;
         for (int u = 0; u < units; u++) {
             IntVector w = IntVector.fromMemorySegment(I, q, rowBase0 + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
-            FloatVector v0 = (FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0);
-            FloatVector v1 = (FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0);
-            FloatVector v2 = (FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0);
-            FloatVector v3 = (FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0);
-            FloatVector v4 = (FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0);
-            FloatVector v5 = (FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0);
-            FloatVector v6 = (FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0);
-            FloatVector v7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v0 = (FloatVector) w.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector v1 = (FloatVector) w.and(0xF0).sub(0x80).convert(VectorOperators.I2F, 0);
+            FloatVector v2 = (FloatVector) w.and(0xF00).sub(0x800).convert(VectorOperators.I2F, 0);
+            FloatVector v3 = (FloatVector) w.and(0xF000).sub(0x8000).convert(VectorOperators.I2F, 0);
+            FloatVector v4 = (FloatVector) w.and(0xF_0000).sub(0x8_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v5 = (FloatVector) w.and(0xF0_0000).sub(0x80_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v6 = (FloatVector) w.and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
             w = IntVector.fromMemorySegment(I, q, rowBase1 + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
-            FloatVector t0 = (FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0);
-            FloatVector t1 = (FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0);
-            FloatVector t2 = (FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0);
-            FloatVector t3 = (FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0);
-            FloatVector t4 = (FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0);
-            FloatVector t5 = (FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0);
-            FloatVector t6 = (FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0);
-            FloatVector t7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t0 = (FloatVector) w.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector t1 = (FloatVector) w.and(0xF0).sub(0x80).convert(VectorOperators.I2F, 0);
+            FloatVector t2 = (FloatVector) w.and(0xF00).sub(0x800).convert(VectorOperators.I2F, 0);
+            FloatVector t3 = (FloatVector) w.and(0xF000).sub(0x8000).convert(VectorOperators.I2F, 0);
+            FloatVector t4 = (FloatVector) w.and(0xF_0000).sub(0x8_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t5 = (FloatVector) w.and(0xF0_0000).sub(0x80_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t6 = (FloatVector) w.and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
             FloatVector d0 = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase0 + 4L * u)));
             FloatVector d1 = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase0 + 4L * u + 2)));
             v0 = v0.mul(d0); v1 = v1.mul(d0); v2 = v2.mul(d0); v3 = v3.mul(d0);
