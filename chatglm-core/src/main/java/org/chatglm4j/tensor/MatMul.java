@@ -47,11 +47,12 @@ public final class MatMul {
     private static final int DECODE_RESULTS = 8;
 
     /**
-     * Whether batched decode uses the two-row kernels ({@link RowPairKernel}): where 512-bit vectors are native,
-     * since they keep 24 vectors live. {@code -Dchatglm.rowPairs=false} turns them off (for A/B runs).
+     * Whether batched decode uses the two-row kernels ({@link RowPairKernel}): only with {@code
+     * -Dchatglm.rowPairs=true} and where 512-bit vectors are native (they keep 24 vectors live). Off by default:
+     * faster in isolation, but slower end to end in every clean-enough run so far (docs/performance.md).
      */
     static final boolean ROW_PAIRS = Activations.cpu().equals("avx512")
-            && !"false".equalsIgnoreCase(System.getProperty("chatglm.rowPairs"));
+            && "true".equalsIgnoreCase(System.getProperty("chatglm.rowPairs"));
 
     /**
      * The matrix whose kernels multiply {@code n} inputs: {@code w} itself, except that a batch (2 to 35 inputs) of

@@ -3,7 +3,7 @@ package org.chatglm4j.tensor;
 /**
  * A weight format with a register-tiled kernel for batched decode: two rows × up to four inputs per call, each
  * unpacked weight used by four inputs and each input load by two rows ({@link QuantKernels#q4Dot2x4}). {@link
- * MatMul} uses it for 2 to 35 inputs where 512-bit vectors are native.
+ * MatMul} uses it for 2 to 35 inputs where 512-bit vectors are native, when {@code -Dchatglm.rowPairs=true}.
  */
 sealed interface RowPairKernel permits Int4Matrix, Q4Matrix {
 
