@@ -61,10 +61,17 @@ public enum Activations {
         };
     }
 
-    /** For reports: "avx512: q4 decode with int8 activations" and the like. */
+    /**
+     * For reports: "avx512, q4 decode kernels on int8 activations; batches of 2–35 on float32, two-row kernel" and
+     * the like (batches: {@link MatMul#effective}).
+     */
     public static String describe(WeightMatrix w) {
         Activations a = of(w);
-        return cpu() + ", " + w.format() + " decode kernels on " + (a == INT8 ? "int8 activations" : "float32 activations");
+        String s = cpu() + ", " + w.format() + " decode kernels on " + (a == INT8 ? "int8 activations" : "float32 activations");
+        if (MatMul.ROW_PAIRS && w instanceof RowPairKernel) {
+            s += "; batches of 2–" + (MatMul.TILED_MIN_INPUTS - 1) + (a == INT8 ? " on float32," : "") + " two-row kernel";
+        }
+        return s;
     }
 
     /**

@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
  * kernels unpack them in order. A reference checkpoint's packing (column 2j in the high nibble of byte j) is
  * converted once at load time.
  */
-public final class Int4Matrix implements WeightMatrix {
+public final class Int4Matrix implements WeightMatrix, RowPairKernel {
     private final MemorySegment q;
     private final float[] scales;
     private final int rows;
@@ -82,6 +82,23 @@ public final class Int4Matrix implements WeightMatrix {
             float tail = 0;
             for (int k = mainEnd; k < cols; k++) tail += (Q4Layout.get(q, base, k) - 8) * x[xo + k];
             acc[j] = scales[r] * (s - 8 * aux[o + cols] + tail);   // Σ(u−8)·x over the full units, plus the tail
+        }
+    }
+
+    @Override
+    public void dotRowPair(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
+        long base = r * rowBytes;
+        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT, per = cols + 1, l = nx - 1;
+        // inputs past nx repeat the last one; their results are not used
+        QuantKernels.q4Dot2x4(q, base, base + rowBytes, units, aux, auxOff, auxOff + Math.min(1, l) * per,
+                auxOff + Math.min(2, l) * per, auxOff + Math.min(3, l) * per, acc, 0);
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < nx; j++) {
+                int xo = (x0 + j) * cols, o = auxOff + j * per;
+                float tail = 0;
+                for (int k = mainEnd; k < cols; k++) tail += (Q4Layout.get(q, base + i * rowBytes, k) - 8) * x[xo + k];
+                acc[4 * i + j] = scales[r + i] * (acc[4 * i + j] - 8 * aux[o + cols] + tail);
+            }
         }
     }
 

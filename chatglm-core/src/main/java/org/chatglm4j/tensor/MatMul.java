@@ -42,7 +42,29 @@ public final class MatMul {
      */
     public static int scratchFloats(int maxCols) {
         int perInput = maxCols + 2 * ((maxCols + 31) / 32) + 1;   // the largest WeightMatrix.inputScratch()
-        return Math.max(2 * TILE_ROWS * K_BLOCK + 2 * TILE_ROWS * 6, 4 + TILED_MIN_INPUTS * perInput);
+        return Math.max(2 * TILE_ROWS * K_BLOCK + 2 * TILE_ROWS * 6, DECODE_RESULTS + TILED_MIN_INPUTS * perInput);
+    }
+
+    /** Floats of dot results at the start of the decode regime's scratch: two rows × four inputs. */
+    private static final int DECODE_RESULTS = 8;
+
+    /**
+     * Whether batched decode uses the two-row kernels ({@link RowPairKernel}): only with {@code
+     * -Dchatglm.rowPairs=true} and where 512-bit vectors are native (they keep 24 vectors live). Off by default:
+     * faster in isolation, but slower end to end in every clean-enough run so far (docs/performance.md).
+     */
+    static final boolean ROW_PAIRS = Activations.cpu().equals("avx512")
+            && "true".equalsIgnoreCase(System.getProperty("chatglm.rowPairs"));
+
+    /**
+     * The matrix whose kernels multiply {@code n} inputs: {@code w} itself, except that a batch (2 to 35 inputs) of
+     * a q4 matrix with int8 activations runs on float activations where the two-row kernel is used: measured
+     * faster for batches than the integer kernel, which does each input's multiply-adds separately (see
+     * docs/performance.md). The tiled regime uses float activations too.
+     */
+    public static WeightMatrix effective(WeightMatrix w, int n) {
+        if (ROW_PAIRS && n > 1 && decodeRegime(n) && w instanceof Q4Matrix m) return m.withActivations(Activations.FLOAT);
+        return w;
     }
 
     /** Whether {@link #multiply} with {@code n} inputs uses the decode regime (and so {@link #prepare}d inputs). */
@@ -52,7 +74,7 @@ public final class MatMul {
 
     /** Floats {@link #prepare} writes for {@code n} inputs of {@code w}. */
     public static int preparedFloats(WeightMatrix w, int n) {
-        return n * w.inputScratch();
+        return n * effective(w, n).inputScratch();
     }
 
     /**
@@ -60,16 +82,18 @@ public final class MatMul {
      * copy and block sums, for the 4-bit formats): {@code prepared} then goes to every call.
      */
     public static void prepare(WeightMatrix w, float[] x, int x0, int n, float[] prepared) {
+        w = effective(w, n);
         if (w.inputScratch() > 0) w.prepareInputs(x, x0, n, prepared, 0);
     }
 
     /** Vector kernels; {@code scratch} holds at least {@link #scratchFloats} floats private to this thread. */
     public static void multiply(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
                                 float[] scratch) {
+        w = effective(w, n);
         if (decodeRegime(n) && w.inputScratch() > 0) {
-            // scratch: [0, 4) the dot results, then the prepared inputs
-            w.prepareInputs(x, x0, n, scratch, 4);
-            decode(w, x, x0, n, y, y0, r0, r1, scratch, 4, scratch);
+            // scratch: the dot results, then the prepared inputs
+            w.prepareInputs(x, x0, n, scratch, DECODE_RESULTS);
+            decode(w, x, x0, n, y, y0, r0, r1, scratch, DECODE_RESULTS, scratch);
         } else {
             multiply(w, x, x0, n, y, y0, r0, r1, null, scratch);
         }
@@ -79,6 +103,7 @@ public final class MatMul {
     public static void multiply(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
                                 float[] prepared, float[] scratch) {
         if (decodeRegime(n)) {
+            w = effective(w, n);
             decode(w, x, x0, n, y, y0, r0, r1, prepared, 0, scratch);
             return;
         }
@@ -88,6 +113,25 @@ public final class MatMul {
     private static void decode(WeightMatrix w, float[] x, int x0, int n, float[] y, int y0, int r0, int r1,
                                float[] aux, int auxOff, float[] scratch) {
         int rows = w.rows(), per = w.inputScratch();
+        if (ROW_PAIRS && n > 1 && w instanceof RowPairKernel k) {
+            // batched decode, register-tiled: two rows × four inputs per call; a last odd row goes on below
+            for (; r0 + 1 < r1; r0 += 2) {
+                for (int b = 0; b < n; b += 4) {
+                    int nx = Math.min(4, n - b);
+                    if (nx == 1) {   // one input left: the one-row kernel, twice
+                        w.dotRows(r0 + 1, x, x0 + b, 1, aux, auxOff + b * per, scratch);
+                        scratch[4] = scratch[0];
+                        w.dotRows(r0, x, x0 + b, 1, aux, auxOff + b * per, scratch);
+                    } else {
+                        k.dotRowPair(r0, x, x0 + b, nx, aux, auxOff + b * per, scratch);
+                    }
+                    for (int j = 0; j < nx; j++) {
+                        y[(y0 + b + j) * rows + r0] = scratch[j];
+                        y[(y0 + b + j) * rows + r0 + 1] = scratch[4 + j];
+                    }
+                }
+            }
+        }
         for (int r = r0; r < r1; r++) {
             for (int b = 0; b < n; b += 4) {
                 int nx = Math.min(4, n - b);

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
  * Grouped INT4: 4-bit values packed as in {@link Q4Layout} with an fp16 scale per block of 32 values of a row
  * (the accuracy of ggml's q4_0, which also spends 4.5 bits per weight): {@code W[r, c] = d[r, c/32]·q[r, c]}.
  */
-public final class Q4Matrix implements WeightMatrix {
+public final class Q4Matrix implements WeightMatrix, RowPairKernel {
     /** Values per scale block along a row. */
     public static final int BLOCK = 32;
 
@@ -19,6 +19,8 @@ public final class Q4Matrix implements WeightMatrix {
     private final Activations activations;
     /** Values in whole units (the integer kernel's part of a row) and the row's blocks. */
     private final int mainCols;
+    /** This matrix with float activations (itself when it has them): the path of batched decode on AVX-512. */
+    private final Q4Matrix floatActivations;
 
     /** With the activation path chosen for this CPU ({@link Activations#defaultFor}). */
     public Q4Matrix(MemorySegment q, MemorySegment scales, int rows, int cols) {
@@ -42,11 +44,13 @@ public final class Q4Matrix implements WeightMatrix {
         this.cols = cols;
         this.activations = activations;
         this.mainCols = cols / Q4Layout.UNIT * Q4Layout.UNIT;
+        this.floatActivations = activations == Activations.FLOAT ? this : new Q4Matrix(q, scales, rows, cols, Activations.FLOAT);
     }
 
     /** The same weights with the other activation path (a view: nothing is copied). */
     public Q4Matrix withActivations(Activations a) {
-        return a == activations ? this : new Q4Matrix(q, scales, rows, cols, a);
+        if (a == activations) return this;
+        return a == Activations.FLOAT ? floatActivations : new Q4Matrix(q, scales, rows, cols, a);
     }
 
     /** The path the decode kernels take for this matrix's inputs. */
@@ -123,6 +127,25 @@ public final class Q4Matrix implements WeightMatrix {
             float tail = 0;
             for (int k = mainEnd; k < cols; k++) tail += scale(r, k) * (Q4Layout.get(q, base, k) - 8) * x[xo + k];
             acc[j] = s + tail;
+        }
+    }
+
+    /** Float activations only ({@link MatMul} switches a batch to {@link #withActivations} FLOAT first). */
+    @Override
+    public void dotRowPair(int r, float[] x, int x0, int nx, float[] aux, int auxOff, float[] acc) {
+        if (activations != Activations.FLOAT) throw new IllegalStateException("q4 row pairs need float activations");
+        long base = r * rowBytes, scaleBase = 2L * r * blocks;
+        int units = cols / Q4Layout.UNIT, mainEnd = units * Q4Layout.UNIT, per = cols + blocks, l = nx - 1;
+        // inputs past nx repeat the last one; their results are not used
+        QuantKernels.q4Dot2x4Grouped(q, base, base + rowBytes, units, scales, scaleBase, scaleBase + 2L * blocks, aux,
+                auxOff, auxOff + Math.min(1, l) * per, auxOff + Math.min(2, l) * per, auxOff + Math.min(3, l) * per, acc, 0);
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < nx; j++) {
+                int xo = (x0 + j) * cols;
+                float s = acc[4 * i + j];
+                for (int k = mainEnd; k < cols; k++) s += scale(r + i, k) * (Q4Layout.get(q, base + i * rowBytes, k) - 8) * x[xo + k];
+                acc[4 * i + j] = s;
+            }
         }
     }
 

@@ -128,6 +128,291 @@ final class QuantKernels {
     }
 
     /**
+     * Two rows × four inputs (batched decode): {@code out[oo + 4·i + j]} = row i (at {@code rowBase0}, {@code
+     * rowBase1}) dotted with input j ({@code xp[p_j…]}, from {@link #prescale}) over full units, as {@link #q4Dot}.
+     * Each input vector is loaded once for both rows, one load feeding two FMAs: the one-row kernels ({@link
+     * #q4Dot4}) load 32 bytes of input per FMA, and with eight inputs those stream from L2 at about one FMA per
+     * cycle. Sixteen weight vectors and eight accumulators: for the 32 registers of AVX-512 (on AVX2 it spills).
+     * The weights are converted before the loop over inputs, written out in full and with no branch in the loop:
+     * C2 boxes vector values that meet at a branch.
+     */
+    static void q4Dot2x4(MemorySegment q, long rowBase0, long rowBase1, int units,
+                         float[] xp, int p0, int p1, int p2, int p3, float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(F), c0 = a0, a1 = a0, c1 = a0, a2 = a0, c2 = a0, a3 = a0, c3 = a0;
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase0 + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            FloatVector v0 = (FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0);
+            FloatVector v1 = (FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0);
+            FloatVector v2 = (FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0);
+            FloatVector v3 = (FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0);
+            FloatVector v4 = (FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v5 = (FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v6 = (FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            w = IntVector.fromMemorySegment(I, q, rowBase1 + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            FloatVector t0 = (FloatVector) w.and(0xF).convert(VectorOperators.I2F, 0);
+            FloatVector t1 = (FloatVector) w.and(0xF0).convert(VectorOperators.I2F, 0);
+            FloatVector t2 = (FloatVector) w.and(0xF00).convert(VectorOperators.I2F, 0);
+            FloatVector t3 = (FloatVector) w.and(0xF000).convert(VectorOperators.I2F, 0);
+            FloatVector t4 = (FloatVector) w.and(0xF_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t5 = (FloatVector) w.and(0xF0_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t6 = (FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).convert(VectorOperators.I2F, 0);
+            int o = u * Q4Layout.UNIT;
+            FloatVector x;
+            x = FloatVector.fromArray(F, xp, p0 + o);
+            a0 = v0.fma(x, a0);
+            c0 = t0.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 8);
+            a0 = v1.fma(x, a0);
+            c0 = t1.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 16);
+            a0 = v2.fma(x, a0);
+            c0 = t2.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 24);
+            a0 = v3.fma(x, a0);
+            c0 = t3.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 32);
+            a0 = v4.fma(x, a0);
+            c0 = t4.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 40);
+            a0 = v5.fma(x, a0);
+            c0 = t5.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 48);
+            a0 = v6.fma(x, a0);
+            c0 = t6.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 56);
+            a0 = v7.fma(x, a0);
+            c0 = t7.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p1 + o);
+            a1 = v0.fma(x, a1);
+            c1 = t0.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 8);
+            a1 = v1.fma(x, a1);
+            c1 = t1.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 16);
+            a1 = v2.fma(x, a1);
+            c1 = t2.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 24);
+            a1 = v3.fma(x, a1);
+            c1 = t3.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 32);
+            a1 = v4.fma(x, a1);
+            c1 = t4.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 40);
+            a1 = v5.fma(x, a1);
+            c1 = t5.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 48);
+            a1 = v6.fma(x, a1);
+            c1 = t6.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 56);
+            a1 = v7.fma(x, a1);
+            c1 = t7.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p2 + o);
+            a2 = v0.fma(x, a2);
+            c2 = t0.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 8);
+            a2 = v1.fma(x, a2);
+            c2 = t1.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 16);
+            a2 = v2.fma(x, a2);
+            c2 = t2.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 24);
+            a2 = v3.fma(x, a2);
+            c2 = t3.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 32);
+            a2 = v4.fma(x, a2);
+            c2 = t4.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 40);
+            a2 = v5.fma(x, a2);
+            c2 = t5.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 48);
+            a2 = v6.fma(x, a2);
+            c2 = t6.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 56);
+            a2 = v7.fma(x, a2);
+            c2 = t7.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p3 + o);
+            a3 = v0.fma(x, a3);
+            c3 = t0.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 8);
+            a3 = v1.fma(x, a3);
+            c3 = t1.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 16);
+            a3 = v2.fma(x, a3);
+            c3 = t2.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 24);
+            a3 = v3.fma(x, a3);
+            c3 = t3.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 32);
+            a3 = v4.fma(x, a3);
+            c3 = t4.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 40);
+            a3 = v5.fma(x, a3);
+            c3 = t5.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 48);
+            a3 = v6.fma(x, a3);
+            c3 = t6.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 56);
+            a3 = v7.fma(x, a3);
+            c3 = t7.fma(x, c3);
+        }
+        out[oo] = a0.reduceLanes(ADD);
+        out[oo + 1] = a1.reduceLanes(ADD);
+        out[oo + 2] = a2.reduceLanes(ADD);
+        out[oo + 3] = a3.reduceLanes(ADD);
+        out[oo + 4] = c0.reduceLanes(ADD);
+        out[oo + 5] = c1.reduceLanes(ADD);
+        out[oo + 6] = c2.reduceLanes(ADD);
+        out[oo + 7] = c3.reduceLanes(ADD);
+    }
+
+    /**
+     * {@link #q4Dot2x4} for grouped weights, zero point included: {@code Σ_b d_b·Σ_{e∈b} (u − 8)·x}. The zero point
+     * is subtracted from each nibble in place, in integers ({@code (u − 8)·16^k} converts exactly), once per row
+     * for all four inputs; the weight vectors of unit u are then scaled by their rows' fp16 block scales {@code 2u}
+     * (values 0–31) and {@code 2u + 1} (32–63) at {@code scaleBase0}, {@code scaleBase1}.
+     */
+    static void q4Dot2x4Grouped(MemorySegment q, long rowBase0, long rowBase1, int units, MemorySegment scales,
+                                long scaleBase0, long scaleBase1, float[] xp, int p0, int p1, int p2, int p3, float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(F), c0 = a0, a1 = a0, c1 = a0, a2 = a0, c2 = a0, a3 = a0, c3 = a0;
+        for (int u = 0; u < units; u++) {
+            IntVector w = IntVector.fromMemorySegment(I, q, rowBase0 + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            FloatVector v0 = (FloatVector) w.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector v1 = (FloatVector) w.and(0xF0).sub(0x80).convert(VectorOperators.I2F, 0);
+            FloatVector v2 = (FloatVector) w.and(0xF00).sub(0x800).convert(VectorOperators.I2F, 0);
+            FloatVector v3 = (FloatVector) w.and(0xF000).sub(0x8000).convert(VectorOperators.I2F, 0);
+            FloatVector v4 = (FloatVector) w.and(0xF_0000).sub(0x8_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v5 = (FloatVector) w.and(0xF0_0000).sub(0x80_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v6 = (FloatVector) w.and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
+            FloatVector v7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
+            w = IntVector.fromMemorySegment(I, q, rowBase1 + (long) u * Q4Layout.UNIT_BYTES, F16.LE);
+            FloatVector t0 = (FloatVector) w.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+            FloatVector t1 = (FloatVector) w.and(0xF0).sub(0x80).convert(VectorOperators.I2F, 0);
+            FloatVector t2 = (FloatVector) w.and(0xF00).sub(0x800).convert(VectorOperators.I2F, 0);
+            FloatVector t3 = (FloatVector) w.and(0xF000).sub(0x8000).convert(VectorOperators.I2F, 0);
+            FloatVector t4 = (FloatVector) w.and(0xF_0000).sub(0x8_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t5 = (FloatVector) w.and(0xF0_0000).sub(0x80_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t6 = (FloatVector) w.and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
+            FloatVector t7 = (FloatVector) w.lanewise(VectorOperators.LSHR, 4).and(0xF00_0000).sub(0x800_0000).convert(VectorOperators.I2F, 0);
+            FloatVector d0 = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase0 + 4L * u)));
+            FloatVector d1 = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase0 + 4L * u + 2)));
+            v0 = v0.mul(d0); v1 = v1.mul(d0); v2 = v2.mul(d0); v3 = v3.mul(d0);
+            v4 = v4.mul(d1); v5 = v5.mul(d1); v6 = v6.mul(d1); v7 = v7.mul(d1);
+            d0 = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase1 + 4L * u)));
+            d1 = FloatVector.broadcast(F, Float.float16ToFloat(scales.get(Q8Matrix.HALF, scaleBase1 + 4L * u + 2)));
+            t0 = t0.mul(d0); t1 = t1.mul(d0); t2 = t2.mul(d0); t3 = t3.mul(d0);
+            t4 = t4.mul(d1); t5 = t5.mul(d1); t6 = t6.mul(d1); t7 = t7.mul(d1);
+            int o = u * Q4Layout.UNIT;
+            FloatVector x;
+            x = FloatVector.fromArray(F, xp, p0 + o);
+            a0 = v0.fma(x, a0);
+            c0 = t0.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 8);
+            a0 = v1.fma(x, a0);
+            c0 = t1.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 16);
+            a0 = v2.fma(x, a0);
+            c0 = t2.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 24);
+            a0 = v3.fma(x, a0);
+            c0 = t3.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 32);
+            a0 = v4.fma(x, a0);
+            c0 = t4.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 40);
+            a0 = v5.fma(x, a0);
+            c0 = t5.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 48);
+            a0 = v6.fma(x, a0);
+            c0 = t6.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p0 + o + 56);
+            a0 = v7.fma(x, a0);
+            c0 = t7.fma(x, c0);
+            x = FloatVector.fromArray(F, xp, p1 + o);
+            a1 = v0.fma(x, a1);
+            c1 = t0.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 8);
+            a1 = v1.fma(x, a1);
+            c1 = t1.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 16);
+            a1 = v2.fma(x, a1);
+            c1 = t2.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 24);
+            a1 = v3.fma(x, a1);
+            c1 = t3.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 32);
+            a1 = v4.fma(x, a1);
+            c1 = t4.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 40);
+            a1 = v5.fma(x, a1);
+            c1 = t5.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 48);
+            a1 = v6.fma(x, a1);
+            c1 = t6.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p1 + o + 56);
+            a1 = v7.fma(x, a1);
+            c1 = t7.fma(x, c1);
+            x = FloatVector.fromArray(F, xp, p2 + o);
+            a2 = v0.fma(x, a2);
+            c2 = t0.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 8);
+            a2 = v1.fma(x, a2);
+            c2 = t1.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 16);
+            a2 = v2.fma(x, a2);
+            c2 = t2.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 24);
+            a2 = v3.fma(x, a2);
+            c2 = t3.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 32);
+            a2 = v4.fma(x, a2);
+            c2 = t4.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 40);
+            a2 = v5.fma(x, a2);
+            c2 = t5.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 48);
+            a2 = v6.fma(x, a2);
+            c2 = t6.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p2 + o + 56);
+            a2 = v7.fma(x, a2);
+            c2 = t7.fma(x, c2);
+            x = FloatVector.fromArray(F, xp, p3 + o);
+            a3 = v0.fma(x, a3);
+            c3 = t0.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 8);
+            a3 = v1.fma(x, a3);
+            c3 = t1.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 16);
+            a3 = v2.fma(x, a3);
+            c3 = t2.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 24);
+            a3 = v3.fma(x, a3);
+            c3 = t3.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 32);
+            a3 = v4.fma(x, a3);
+            c3 = t4.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 40);
+            a3 = v5.fma(x, a3);
+            c3 = t5.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 48);
+            a3 = v6.fma(x, a3);
+            c3 = t6.fma(x, c3);
+            x = FloatVector.fromArray(F, xp, p3 + o + 56);
+            a3 = v7.fma(x, a3);
+            c3 = t7.fma(x, c3);
+        }
+        out[oo] = a0.reduceLanes(ADD);
+        out[oo + 1] = a1.reduceLanes(ADD);
+        out[oo + 2] = a2.reduceLanes(ADD);
+        out[oo + 3] = a3.reduceLanes(ADD);
+        out[oo + 4] = c0.reduceLanes(ADD);
+        out[oo + 5] = c1.reduceLanes(ADD);
+        out[oo + 6] = c2.reduceLanes(ADD);
+        out[oo + 7] = c3.reduceLanes(ADD);
+    }
+
+    /**
      * {@code Σ_b d_b·Σ_{e∈b} u·x} over full units with an fp16 scale per 32-value block at {@code scaleBase}, minus
      * the zero point {@code 8·Σ_b d_b·Σ_{e∈b} x} from the block sums {@code sums[so + b]}.
      */

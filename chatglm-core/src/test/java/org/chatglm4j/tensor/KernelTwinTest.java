@@ -126,7 +126,7 @@ class KernelTwinTest {
                 float[] scratch = new float[MatMul.scratchFloats(cols)];
                 MatMul.multiply(w, x, x0, n, y, y0, 0, mid, scratch);
                 MatMul.multiply(w, x, x0, n, y, y0, mid, rows, scratch);
-                MatMul.multiplyScalar(MatMul.decodeRegime(n) ? w : floatActivations(w), x, x0, n, want, y0, 0, rows);
+                MatMul.multiplyScalar(MatMul.decodeRegime(n) ? MatMul.effective(w, n) : floatActivations(w), x, x0, n, want, y0, 0, rows);
                 for (int i = 0; i < y.length; i++) {
                     assertThat(y[i]).as("n=%d element %d", n, i)
                             .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-4f * (1 + (float) Math.sqrt(cols))));
@@ -151,6 +151,83 @@ class KernelTwinTest {
             new BF16Matrix(seg, 1, 65536).readRow(0, out, 0);
             for (int i = 0; i < 65536; i++) {
                 assertThat(Float.floatToRawIntBits(out[i])).isEqualTo(i << 16);
+            }
+        }
+    }
+
+    static Stream<Arguments> rowPairCases() {
+        List<Arguments> out = new ArrayList<>();
+        int[][] shapes = {{2, 8}, {3, 64}, {5, 96}, {7, 130}, {4, 200}, {5, 258}, {3, 520}, {3, 1000}};
+        for (String f : List.of("int4", "q4/float")) {
+            for (int[] s : shapes) out.add(Arguments.of(f, s[0], s[1]));
+        }
+        return out.stream();
+    }
+
+    /** The two-row batch kernels ({@link RowPairKernel}) against the scalar twin, whatever this CPU would use. */
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("rowPairCases")
+    void rowPairKernelsMatchScalarTwins(String format, int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(rows * 31L + cols);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrix w = matrix(format, rows, cols, rnd, arena);
+            int x0 = 1;
+            float[] x = new float[(x0 + 4) * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            float[] aux = new float[4 * w.inputScratch() + 3];
+            w.prepareInputs(x, x0, 4, aux, 3);
+            float[] acc = new float[8], want = new float[4];
+            for (int r = 0; r + 1 < rows; r++) {
+                for (int nx = 1; nx <= 4; nx++) {
+                    ((RowPairKernel) w).dotRowPair(r, x, x0, nx, aux, 3, acc);
+                    for (int i = 0; i < 2; i++) {
+                        w.dotRowsScalar(r + i, x, x0, nx, want);
+                        for (int j = 0; j < nx; j++) {
+                            assertThat(acc[4 * i + j]).as("row %d input %d of %d", r + i, j, nx)
+                                    .isCloseTo(want[j], org.assertj.core.data.Offset.offset(1e-4f * (1 + (float) Math.sqrt(cols))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> batchCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (String f : List.of("int4", "q4/int8", "q4/float", "q8/int8", "f16")) {
+            for (int[] s : new int[][]{{7, 64}, {13, 200}, {5, 520}}) out.add(Arguments.of(f, s[0], s[1]));
+        }
+        return out.stream();
+    }
+
+    /**
+     * Batched decode, 1 to 16 inputs, odd row counts split between two workers, both entry points (inputs prepared
+     * once, or by the call): against the scalar twin of the matrix the batch runs on ({@link MatMul#effective}).
+     */
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("batchCases")
+    void batchedDecodeMatchesScalarForOneToSixteenInputs(String format, int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(rows * 131L + cols);
+        try (Arena arena = Arena.ofConfined()) {
+            WeightMatrix w = matrix(format, rows, cols, rnd, arena);
+            float[] scratch = new float[MatMul.scratchFloats(cols)];
+            for (int n = 1; n <= 16; n++) {
+                int x0 = 1, y0 = 2, mid = rows / 2 + 1;
+                float[] x = new float[(x0 + n) * cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                float[] want = new float[(y0 + n) * rows], y = new float[want.length], z = new float[want.length];
+                MatMul.multiplyScalar(MatMul.effective(w, n), x, x0, n, want, y0, 0, rows);
+                float[] prepared = new float[MatMul.preparedFloats(w, n)];
+                MatMul.prepare(w, x, x0, n, prepared);
+                MatMul.multiply(w, x, x0, n, y, y0, 0, mid, prepared, scratch);
+                MatMul.multiply(w, x, x0, n, y, y0, mid, rows, prepared, scratch);
+                MatMul.multiply(w, x, x0, n, z, y0, 0, mid, scratch);
+                MatMul.multiply(w, x, x0, n, z, y0, mid, rows, scratch);
+                for (int i = y0 * rows; i < want.length; i++) {
+                    org.assertj.core.data.Offset<Float> tol = org.assertj.core.data.Offset.offset(1e-4f * (1 + (float) Math.sqrt(cols)));
+                    assertThat(y[i]).as("n=%d element %d, prepared once", n, i).isCloseTo(want[i], tol);
+                    assertThat(z[i]).as("n=%d element %d, prepared by the call", n, i).isCloseTo(want[i], tol);
+                }
             }
         }
     }
