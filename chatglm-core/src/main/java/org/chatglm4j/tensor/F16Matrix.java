@@ -5,7 +5,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -101,7 +100,7 @@ public final class F16Matrix implements WeightMatrix {
             for (; k < upper; k += step) {
                 s0 = F16.loadHalves(data, base + 2L * k).fma(FloatVector.fromArray(F, x, xb + k), s0);
             }
-            float s = s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
+            float s = Lanes.sum(s0.add(s1).add(s2.add(s3)));
             for (; k < cols; k++) s += at(base, k) * x[xb + k];
             acc[0] = s;
             return;
@@ -118,10 +117,10 @@ public final class F16Matrix implements WeightMatrix {
             sc = w.fma(FloatVector.fromArray(F, x, xc + k), sc);
             sd = w.fma(FloatVector.fromArray(F, x, xd + k), sd);
         }
-        float a = sa.reduceLanes(ADD);
-        float b = sb.reduceLanes(ADD);
-        float c = sc.reduceLanes(ADD);
-        float d = sd.reduceLanes(ADD);
+        float a = Lanes.sum(sa);
+        float b = Lanes.sum(sb);
+        float c = Lanes.sum(sc);
+        float d = Lanes.sum(sd);
         for (; k < cols; k++) {
             float w = at(base, k);
             a += w * x[xa + k];

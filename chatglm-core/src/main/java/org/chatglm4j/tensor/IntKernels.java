@@ -9,7 +9,6 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 /**
  * Integer-activation kernels of the grouped formats ({@link Q4Matrix}, {@link Q8Matrix}): the input is quantized
@@ -176,7 +175,7 @@ final class IntKernels {
             acc0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1), acc1);
         }
-        return acc0.add(acc1).reduceLanes(ADD);
+        return Lanes.sum(acc0.add(acc1));
     }
 
     /**
@@ -258,6 +257,6 @@ final class IntKernels {
             acc0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16))
                     .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d), acc0);
         }
-        return acc0.add(acc1).reduceLanes(ADD);
+        return Lanes.sum(acc0.add(acc1));
     }
 }

@@ -7,7 +7,6 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
 
 /**
  * Vector kernels of the quantized formats, written for 256-bit vectors (eight floats): fused dequantize-and-dot
@@ -67,7 +66,7 @@ final class QuantKernels {
             s2 = ((FloatVector) w.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 48), s2);
             s3 = ((FloatVector) w7.and(0xF00_0000).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xb + 56), s3);
         }
-        return s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
+        return Lanes.sum(s0.add(s1).add(s2.add(s3)));
     }
 
     /**
@@ -121,10 +120,10 @@ final class QuantKernels {
             c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 56), c1);
             d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 56), d1);
         }
-        out[0] = a0.add(a1).reduceLanes(ADD);
-        out[1] = b0.add(b1).reduceLanes(ADD);
-        out[2] = c0.add(c1).reduceLanes(ADD);
-        out[3] = d0.add(d1).reduceLanes(ADD);
+        out[0] = Lanes.sum(a0.add(a1));
+        out[1] = Lanes.sum(b0.add(b1));
+        out[2] = Lanes.sum(c0.add(c1));
+        out[3] = Lanes.sum(d0.add(d1));
     }
 
     /**
@@ -257,14 +256,14 @@ final class QuantKernels {
             a3 = v7.fma(x, a3);
             c3 = t7.fma(x, c3);
         }
-        out[oo] = a0.reduceLanes(ADD);
-        out[oo + 1] = a1.reduceLanes(ADD);
-        out[oo + 2] = a2.reduceLanes(ADD);
-        out[oo + 3] = a3.reduceLanes(ADD);
-        out[oo + 4] = c0.reduceLanes(ADD);
-        out[oo + 5] = c1.reduceLanes(ADD);
-        out[oo + 6] = c2.reduceLanes(ADD);
-        out[oo + 7] = c3.reduceLanes(ADD);
+        out[oo] = Lanes.sum(a0);
+        out[oo + 1] = Lanes.sum(a1);
+        out[oo + 2] = Lanes.sum(a2);
+        out[oo + 3] = Lanes.sum(a3);
+        out[oo + 4] = Lanes.sum(c0);
+        out[oo + 5] = Lanes.sum(c1);
+        out[oo + 6] = Lanes.sum(c2);
+        out[oo + 7] = Lanes.sum(c3);
     }
 
     /**
@@ -402,14 +401,14 @@ final class QuantKernels {
             a3 = v7.fma(x, a3);
             c3 = t7.fma(x, c3);
         }
-        out[oo] = a0.reduceLanes(ADD);
-        out[oo + 1] = a1.reduceLanes(ADD);
-        out[oo + 2] = a2.reduceLanes(ADD);
-        out[oo + 3] = a3.reduceLanes(ADD);
-        out[oo + 4] = c0.reduceLanes(ADD);
-        out[oo + 5] = c1.reduceLanes(ADD);
-        out[oo + 6] = c2.reduceLanes(ADD);
-        out[oo + 7] = c3.reduceLanes(ADD);
+        out[oo] = Lanes.sum(a0);
+        out[oo + 1] = Lanes.sum(a1);
+        out[oo + 2] = Lanes.sum(a2);
+        out[oo + 3] = Lanes.sum(a3);
+        out[oo + 4] = Lanes.sum(c0);
+        out[oo + 5] = Lanes.sum(c1);
+        out[oo + 6] = Lanes.sum(c2);
+        out[oo + 7] = Lanes.sum(c3);
     }
 
     /**
@@ -437,7 +436,7 @@ final class QuantKernels {
             acc0 = a.add(a2).fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = b.add(b2).fma(FloatVector.broadcast(F, d1), acc1);
         }
-        return acc0.add(acc1).reduceLanes(ADD) - 8 * halfDot(scales, scaleBase, sums, so, 2 * units);
+        return Lanes.sum(acc0.add(acc1)) - 8 * halfDot(scales, scaleBase, sums, so, 2 * units);
     }
 
     /** {@code Σ_i fp16(scales[i])·v[i]} for {@code n} fp16 values at {@code base} (the grouped zero point). */
@@ -453,7 +452,7 @@ final class QuantKernels {
             IntVector bits = value.reinterpretAsInts().blend(shifted.or(0x7F800000), magnitude.compare(VectorOperators.GE, 0x7C00));
             acc = bits.or(h.and(0x80000000)).reinterpretAsFloats().fma(FloatVector.fromArray(F, v, vo + i), acc);
         }
-        float s = acc.reduceLanes(ADD);
+        float s = Lanes.sum(acc);
         for (; i < n; i++) s += Float.float16ToFloat(scales.get(Q8Matrix.HALF, base + 2L * i)) * v[vo + i];
         return s;
     }
@@ -515,7 +514,7 @@ final class QuantKernels {
             s3 = ((FloatVector) w.lanewise(VectorOperators.LSHR, 8).and(0xFF_0000).convert(VectorOperators.I2F, 0))
                     .fma(FloatVector.fromArray(F, xp, xb + 24), s3);
         }
-        return s0.add(s1).add(s2.add(s3)).reduceLanes(ADD);
+        return Lanes.sum(s0.add(s1).add(s2.add(s3)));
     }
 
     /** {@link #i8Dot} for four inputs at once (prescaled copies at {@code p0 … p3}), each byte unpacked once. */
@@ -546,10 +545,10 @@ final class QuantKernels {
             c1 = v.fma(FloatVector.fromArray(F, xp, p2 + o + 24), c1);
             d1 = v.fma(FloatVector.fromArray(F, xp, p3 + o + 24), d1);
         }
-        out[0] = a0.add(a1).reduceLanes(ADD);
-        out[1] = b0.add(b1).reduceLanes(ADD);
-        out[2] = c0.add(c1).reduceLanes(ADD);
-        out[3] = d0.add(d1).reduceLanes(ADD);
+        out[0] = Lanes.sum(a0.add(a1));
+        out[1] = Lanes.sum(b0.add(b1));
+        out[2] = Lanes.sum(c0.add(c1));
+        out[3] = Lanes.sum(d0.add(d1));
     }
 
     /**
@@ -598,6 +597,6 @@ final class QuantKernels {
             if ((b & 1) == 0) acc0 = p.add(r).fma(d, acc0);
             else acc1 = p.add(r).fma(d, acc1);
         }
-        return acc0.add(acc1).reduceLanes(ADD) - 128 * halfDot(scales, scaleBase, sums, so, blocks);
+        return Lanes.sum(acc0.add(acc1)) - 128 * halfDot(scales, scaleBase, sums, so, blocks);
     }
 }
