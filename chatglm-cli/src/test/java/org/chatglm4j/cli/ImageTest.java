@@ -102,26 +102,7 @@ class ImageTest {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(root.resolve("serve.log").toFile()).start();
         try {
-            HttpClient http = HttpClient.newHttpClient();
-            URI base = URI.create("http://127.0.0.1:" + port + "/");
-            int status = 0;
-            for (int i = 0; i < 240 && status != 200; i++) {
-                assertThat(p.isAlive()).as("server log: %s", log(root)).isTrue();
-                try {
-                    status = http.send(HttpRequest.newBuilder(base.resolve("health")).build(),
-                            HttpResponse.BodyHandlers.discarding()).statusCode();
-                } catch (IOException notYet) {
-                    Thread.sleep(500);
-                }
-            }
-            assertThat(status).as("server log: %s", log(root)).isEqualTo(200);
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(base)
-                    .timeout(Duration.ofSeconds(60))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"你好\", \"history\": [], \"max_length\": 20}"))
-                    .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            assertThat(r.statusCode()).isEqualTo(200);
-            assertThat(JSON.readTree(r.body()).has("response")).isTrue();
+            answersOneRequest(port, p::isAlive, () -> log(root));
         } finally {
             p.destroy();
             p.waitFor();
@@ -136,9 +117,7 @@ class ImageTest {
     void podmanRunsTheImageAgainstTheFixtureModel() throws Exception {
         String why = podmanCannotRun();
         assumeTrue(why == null, why);
-        JsonNode manifest = JSON.readTree(entries.get("manifest.json"));
-        String tag = manifest.get(0).get("RepoTags").get(0).asText();
-        String image = tag.contains("/") ? tag : "localhost/" + tag;
+        String image = podmanName();
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -148,37 +127,29 @@ class ImageTest {
         exec(120, "podman", "run", "-d", "--name", name, "-p", "127.0.0.1:" + port + ":8000",
                 "-v", models + ":/models:ro", image, "--model", "/models/checkpoint", "--threads", "2");
         try {
-            HttpClient http = HttpClient.newHttpClient();
-            URI base = URI.create("http://127.0.0.1:" + port + "/");
-            int status = 0;
-            for (int i = 0; i < 240 && status != 200; i++) {
+            answersOneRequest(port, () -> true, () -> {
                 try {
-                    status = http.send(HttpRequest.newBuilder(base.resolve("health")).build(),
-                            HttpResponse.BodyHandlers.discarding()).statusCode();
-                } catch (IOException notYet) {
-                    Thread.sleep(500);
+                    return execOutput(30, "podman", "logs", name);
+                } catch (IOException | InterruptedException e) {
+                    return "(no log: " + e + ")";
                 }
-            }
-            assertThat(status).as("container log: %s", execOutput(30, "podman", "logs", name)).isEqualTo(200);
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(base)
-                    .timeout(Duration.ofSeconds(60))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"你好\", \"history\": [], \"max_length\": 20}"))
-                    .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            assertThat(r.statusCode()).isEqualTo(200);
-            assertThat(JSON.readTree(r.body()).has("response")).isTrue();
+            });
         } finally {
             execOutput(60, "podman", "rm", "-f", name);
         }
+    }
+
+    /** The image's tag as podman names it once loaded (a bare name goes under localhost/). */
+    private static String podmanName() throws IOException {
+        String tag = JSON.readTree(entries.get("manifest.json")).get(0).get("RepoTags").get(0).asText();
+        return tag.contains("/") ? tag : "localhost/" + tag;
     }
 
     /** Why podman cannot run this image here (null when it can): loads it and runs {@code java -version} in it. */
     private static String podmanCannotRun() {
         try {
             if (execOutput(60, "podman", "load", "-q", "-i", IMAGE.toString()) == null) return "podman cannot load the image";
-            String tag = JSON.readTree(entries.get("manifest.json")).get(0).get("RepoTags").get(0).asText();
-            String[] run = {"podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java",
-                    tag.contains("/") ? tag : "localhost/" + tag, "-version"};
+            String[] run = {"podman", "run", "--rm", "--entrypoint", "/opt/java/bin/java", podmanName(), "-version"};
             if (execOutput(120, run) != null) return null;
             Path log = Files.createTempFile("podman", ".log");
             try {
@@ -213,6 +184,31 @@ class ImageTest {
 
     private static void exec(int seconds, String... cmd) throws IOException, InterruptedException {
         assertThat(execOutput(seconds, cmd)).as(String.join(" ", cmd)).isNotNull();
+    }
+
+    /** Waits (up to two minutes) for /health to say 200 while {@code alive}, then asks the reference API once. */
+    private static void answersOneRequest(int port, java.util.function.BooleanSupplier alive,
+                                          java.util.function.Supplier<String> log) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        URI base = URI.create("http://127.0.0.1:" + port + "/");
+        int status = 0;
+        for (int i = 0; i < 240 && status != 200; i++) {
+            assertThat(alive.getAsBoolean()).as("server log: %s", log.get()).isTrue();
+            try {
+                status = http.send(HttpRequest.newBuilder(base.resolve("health")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (IOException notYet) {
+                Thread.sleep(500);
+            }
+        }
+        assertThat(status).as("server log: %s", log.get()).isEqualTo(200);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(base)
+                .timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"你好\", \"history\": [], \"max_length\": 20}"))
+                .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).has("response")).isTrue();
     }
 
     private static String log(Path root) {
