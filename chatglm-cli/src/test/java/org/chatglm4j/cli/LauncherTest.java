@@ -77,4 +77,32 @@ class LauncherTest {
             assertThat(left.map(x -> x.getFileName().toString())).containsExactlyInAnyOrder("chatglm", "out.txt", "err.txt");
         }
     }
+
+    /**
+     * The launcher's heap default (parallel collector, 32 MB young generation) applies unless the user's JVM flags
+     * name a collector or a young generation: then theirs run alone, with no "conflicting collectors" failure.
+     */
+    @Test
+    void heapDefaultsGiveWayToTheUsersCollector(@TempDir Path dir) throws Exception {
+        Path launcher = Path.of(System.getProperty("user.dir")).getParent().resolve("bin/chatglm");
+        String classPath = String.join(File.pathSeparator, codeSource(Main.class), codeSource(ChatGLM.class),
+                codeSource(ObjectMapper.class), codeSource(com.fasterxml.jackson.core.JsonFactory.class),
+                codeSource(com.fasterxml.jackson.annotation.JsonProperty.class),
+                codeSource(picocli.CommandLine.class), codeSource(org.jline.terminal.Terminal.class));
+        String[][] cases = {{"", "-XX:+UseParallelGC", "-XX:+UseG1GC"}, {"-XX:+UseG1GC", "-XX:+UseG1GC", "-XX:+UseParallelGC"},
+                {"-Xmn64m", "-XX:NewSize=67108864", "-XX:+UseParallelGC"}};
+        for (String[] c : cases) {
+            ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "--version").directory(dir.toFile());
+            pb.environment().put("CHATGLM_CLASSPATH", classPath);
+            pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            pb.environment().put("JAVA_OPTS", c[0]);
+            pb.environment().put("CHATGLM_JAVA_OPTS", "-XX:+PrintCommandLineFlags -XX:TieredStopAtLevel=1");
+            Path out = dir.resolve("out.txt"), err = dir.resolve("err.txt");
+            Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as("JAVA_OPTS=%s: %s", c[0], Files.readString(err)).isZero();
+            String flags = Files.readString(out);
+            assertThat(flags).as("JAVA_OPTS=%s", c[0]).contains(c[1]).doesNotContain(c[2]).contains("chatglm4j");
+        }
+    }
 }
